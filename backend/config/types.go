@@ -1,0 +1,126 @@
+package config
+
+import "time"
+
+// Project is one project file: the server settings, devices, tags, alarms
+// and control loops of a plant.
+type Project struct {
+	// Version of the file format; 1 is the only one so far.
+	Version int    `yaml:"version"`
+	Name    string `yaml:"name"`
+	Server  Server `yaml:"server"`
+
+	Devices []Device `yaml:"devices"`
+	Tags    []Tag    `yaml:"tags"`
+	Alarms  []Alarm  `yaml:"alarms"`
+	Loops   []Loop   `yaml:"loops"`
+
+	// File is the path the project was read from ("" if built in code).
+	File string `yaml:"-"`
+	// Hash is the SHA-256 of the file's bytes, hex encoded.
+	Hash string `yaml:"-"`
+	pos  positions
+}
+
+// Server holds the HTTP server settings.
+type Server struct {
+	// Listen is the address to serve on; the --listen flag overrides it.
+	Listen string `yaml:"listen"`
+}
+
+// Device is one PLC or server the project talks to.
+type Device struct {
+	Name string `yaml:"name"`
+	// Driver is the kind of device: "modbus-tcp" or "opcua".
+	Driver string `yaml:"driver"`
+
+	// Modbus TCP
+	Host   string `yaml:"host"`
+	Port   int    `yaml:"port"`
+	UnitID int    `yaml:"unit_id"`
+
+	// OPC UA
+	Endpoint string `yaml:"endpoint"`
+	// Security is the OPC UA security mode; only "none" so far.
+	Security string `yaml:"security"`
+
+	// Timeout for one request (and for connecting).
+	Timeout Duration `yaml:"timeout"`
+	// Scan is how often the device's tags are read.
+	Scan Duration `yaml:"scan"`
+	// Disabled devices are not polled; their tags stay Bad.
+	Disabled bool `yaml:"disabled"`
+}
+
+// Tag is one named value of the plant.
+type Tag struct {
+	Name   string `yaml:"name"`
+	Device string `yaml:"device"`
+	// Address in the device's syntax: "HR0", "IR3", "C1", "DI2" (Modbus),
+	// "ns=2;s=TIC101.PV" (OPC UA).
+	Address string `yaml:"address"`
+	// Type is the data type at the address: bool, int16, uint16, int32,
+	// uint32, float32, float64 (Modbus), or bool, int32, float, double,
+	// string (OPC UA).
+	Type        string   `yaml:"type"`
+	Scale       *Scale   `yaml:"scale"`
+	Unit        string   `yaml:"unit"`
+	Low         *float64 `yaml:"low"`
+	High        *float64 `yaml:"high"`
+	Writable    bool     `yaml:"writable"`
+	Description string   `yaml:"description"`
+	// Deadband: changes smaller than this (engineering units) are not
+	// published. 0 publishes every change.
+	Deadband float64 `yaml:"deadband"`
+}
+
+// Scale maps raw device values linearly to engineering units:
+// raw_low..raw_high becomes eng_low..eng_high.
+type Scale struct {
+	RawLow  float64 `yaml:"raw_low"`
+	RawHigh float64 `yaml:"raw_high"`
+	EngLow  float64 `yaml:"eng_low"`
+	EngHigh float64 `yaml:"eng_high"`
+}
+
+// Alarm is a limit alarm on one tag.
+type Alarm struct {
+	Name string `yaml:"name"`
+	Tag  string `yaml:"tag"`
+	// Type is hihi, hi, lo or lolo.
+	Type  string  `yaml:"type"`
+	Limit float64 `yaml:"limit"`
+	// Deadband the value must come back past the limit before the alarm returns.
+	Deadband float64 `yaml:"deadband"`
+	// Priority is critical, high, medium or low.
+	Priority string `yaml:"priority"`
+	Message  string `yaml:"message"`
+	// Area or equipment the alarm belongs to.
+	Area string `yaml:"area"`
+}
+
+// Loop is a PID loop that edgehmi runs itself.
+type Loop struct {
+	Name string `yaml:"name"`
+	// PV, SP and OUT name the tags of the process value, setpoint and output.
+	PV  string `yaml:"pv"`
+	SP  string `yaml:"sp"`
+	Out string `yaml:"out"`
+	// Gains in ISA standard form: Kp, integral time Ti and derivative time Td
+	// (seconds; Ti 0 turns the integral off).
+	Kp float64 `yaml:"kp"`
+	Ti float64 `yaml:"ti"`
+	Td float64 `yaml:"td"`
+	// OutLow and OutHigh limit the output (engineering units of OUT).
+	OutLow  float64 `yaml:"out_low"`
+	OutHigh float64 `yaml:"out_high"`
+	// Period is how often the loop runs.
+	Period Duration `yaml:"period"`
+	// Reverse acting: the output rises when PV is above SP (cooling).
+	Reverse bool `yaml:"reverse"`
+	// FailSafe is the output written while the PV is Bad; unset holds the last output.
+	FailSafe *float64 `yaml:"fail_safe"`
+}
+
+// Duration is a time.Duration written as "250ms", "1s", "2m" in the file.
+type Duration struct{ time.Duration }
