@@ -129,3 +129,16 @@ func (r *Registry) New(dev config.Device) (Driver, error) {
 	}
 	return d, nil
 }
+
+// CheckAddress validates an address and data type for a driver without I/O.
+// It lets the registry serve as config.DriverChecker.
+func (r *Registry) CheckAddress(driverName, address, dataType string) error {
+	k, ok := r.kinds[driverName]
+	if !ok {
+		return fmt.Errorf("unknown driver %q", driverName)
+	}
+	if k.CheckAddress == nil {
+		return nil
+	}
+	return k.CheckAddress(address, dataType)
+}

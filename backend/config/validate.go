@@ -1,0 +1,270 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"net"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// validator checks a decoded project and fills in defaults. It reports
+// through the decoder, which knows where each field stands.
+type validator struct {
+	d       *decoder
+	p       *Project
+	drivers DriverChecker
+}
+
+// errorf reports a problem at path, or at the nearest enclosing field that
+// was written in the file.
+func (v *validator) errorf(path, format string, args ...any) {
+	if v.d.failed[path] {
+		return // already reported as undecodable
+	}
+	at := path
+	for at != "" {
+		if _, ok := v.d.pos[at]; ok {
+			break
+		}
+		i := strings.LastIndexAny(at, ".[")
+		if i < 0 {
+			at = ""
+			break
+		}
+		at = at[:i]
+	}
+	ps := v.d.pos[at]
+	msg := fmt.Sprintf(format, args...)
+	if label := v.d.label(path); label != "" {
+		msg = label + ": " + msg
+	}
+	v.d.errs = append(v.d.errs, Error{File: v.d.file, Line: ps.line, Col: ps.col, Msg: msg})
+}
+
+func (v *validator) set(path string) bool {
+	_, ok := v.d.pos[path]
+	return ok
+}
+
+// namePattern is what device, tag, alarm and loop names may contain: no
+// spaces, and no "*" (websocket subscriptions use it as a wildcard).
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.:/-]*$`)
+
+func (v *validator) name(path, kind, name string, seen map[string]string) {
+	switch {
+	case name == "":
+		v.errorf(path, "%s needs a name", kind)
+	case !namePattern.MatchString(name):
+		v.errorf(path+".name", "%s name %q may hold only letters, digits and _ . : / -", kind, name)
+	case seen[name] != "":
+		v.errorf(path+".name", "%s name %q is already used by %s", kind, name, seen[name])
+	default:
+		seen[name] = path
+	}
+}
+
+func (v *validator) validate() {
+	p := v.p
+	if !v.set("version") {
+		p.Version = 1
+	} else if p.Version != 1 {
+		v.errorf("version", "version %d is not supported (this edgehmi reads version 1)", p.Version)
+	}
+	if p.Server.Listen == "" {
+		p.Server.Listen = DefaultListen
+	} else if _, _, err := net.SplitHostPort(p.Server.Listen); err != nil {
+		v.errorf("server.listen", "listen %q is not host:port", p.Server.Listen)
+	}
+	v.devices()
+	v.tags()
+	v.alarms()
+	v.loops()
+}
+
+func (v *validator) devices() {
+	seen := map[string]string{}
+	var known []string
+	if v.drivers != nil {
+		known = v.drivers.Names()
+	}
+	for i := range v.p.Devices {
+		d := &v.p.Devices[i]
+		path := fmt.Sprintf("devices[%d]", i)
+		v.name(path, "device", d.Name, seen)
+		switch {
+		case d.Driver == "":
+			v.errorf(path, "driver is missing (one of: %s)", strings.Join(known, ", "))
+			continue
+		case known != nil && !slices.Contains(known, d.Driver):
+			v.errorf(path+".driver", "unknown driver %q (one of: %s)", d.Driver, strings.Join(known, ", "))
+			continue
+		}
+		switch d.Driver {
+		case DriverModbusTCP:
+			v.notFor(path, d.Driver, "endpoint", "security")
+			if d.Host == "" {
+				v.errorf(path, "host is missing")
+			}
+			if !v.set(path + ".port") {
+				d.Port = DefaultModbusPort
+			} else if d.Port < 1 || d.Port > 65535 {
+				v.errorf(path+".port", "port %d is out of range (1-65535)", d.Port)
+			}
+			if !v.set(path + ".unit_id") {
+				d.UnitID = 1
+			} else if d.UnitID < 0 || d.UnitID > 255 {
+				v.errorf(path+".unit_id", "unit_id %d is out of range (0-255)", d.UnitID)
+			}
+			v.duration(path+".timeout", &d.Timeout, DefaultModbusTimeout)
+		case DriverOPCUA:
+			v.notFor(path, d.Driver, "host", "port", "unit_id")
+			if d.Endpoint == "" {
+				v.errorf(path, "endpoint is missing (e.g. opc.tcp://192.168.0.10:4840)")
+			} else if !strings.HasPrefix(d.Endpoint, "opc.tcp://") {
+				v.errorf(path+".endpoint", "endpoint %q must start with opc.tcp://", d.Endpoint)
+			}
+			switch d.Security {
+			case "":
+				d.Security = "none"
+			case "none":
+			default:
+				v.errorf(path+".security", "security %q is not supported yet (only \"none\")", d.Security)
+			}
+			v.duration(path+".timeout", &d.Timeout, DefaultOPCUATimeout)
+		}
+		v.duration(path+".scan", &d.Scan, DefaultScan)
+	}
+}
+
+// notFor reports fields that belong to other drivers.
+func (v *validator) notFor(path, driver string, fields ...string) {
+	for _, f := range fields {
+		if v.set(path + "." + f) {
+			v.errorf(path+"."+f, "%s is not a setting of %s devices", f, driver)
+		}
+	}
+}
+
+func (v *validator) duration(path string, d *Duration, def time.Duration) {
+	switch {
+	case !v.set(path):
+		d.Duration = def
+	case d.Duration < minPeriod:
+		v.errorf(path, "%s is too short (at least %s)", d.Duration, minPeriod)
+	}
+}
+
+func (v *validator) tags() {
+	seen := map[string]string{}
+	for i := range v.p.Tags {
+		t := &v.p.Tags[i]
+		path := fmt.Sprintf("tags[%d]", i)
+		v.name(path, "tag", t.Name, seen)
+		dev, ok := v.p.Device(t.Device)
+		switch {
+		case t.Device == "":
+			v.errorf(path, "device is missing")
+		case !ok:
+			v.errorf(path+".device", "device %q is not defined in devices", t.Device)
+		}
+		switch {
+		case t.Address == "":
+			v.errorf(path, "address is missing")
+		case t.Type == "":
+			v.errorf(path, "type is missing")
+		case ok && v.drivers != nil:
+			if err := v.drivers.CheckAddress(dev.Driver, t.Address, t.Type); err != nil {
+				v.errorf(path+".address", "%v", err)
+			}
+		}
+		if s := t.Scale; s != nil {
+			if s.RawLow == s.RawHigh {
+				v.errorf(path+".scale", "scale raw_low and raw_high are both %g (they must differ)", s.RawLow)
+			}
+			if s.EngLow == s.EngHigh {
+				v.errorf(path+".scale", "scale eng_low and eng_high are both %g (they must differ)", s.EngLow)
+			}
+		}
+		if t.Low != nil && t.High != nil && *t.Low > *t.High {
+			v.errorf(path+".low", "low %g is above high %g", *t.Low, *t.High)
+		}
+		if t.Deadband < 0 || math.IsNaN(t.Deadband) {
+			v.errorf(path+".deadband", "deadband must be 0 or more")
+		}
+	}
+}
+
+var (
+	alarmTypes      = []string{"hihi", "hi", "lo", "lolo"}
+	alarmPriorities = []string{"critical", "high", "medium", "low"}
+)
+
+func (v *validator) alarms() {
+	seen := map[string]string{}
+	for i := range v.p.Alarms {
+		a := &v.p.Alarms[i]
+		path := fmt.Sprintf("alarms[%d]", i)
+		v.name(path, "alarm", a.Name, seen)
+		v.tagRef(path+".tag", "tag", a.Tag)
+		if !slices.Contains(alarmTypes, a.Type) {
+			v.errorf(path+".type", "type %q is not an alarm type (one of: %s)", a.Type, strings.Join(alarmTypes, ", "))
+		}
+		if a.Priority == "" {
+			a.Priority = "medium"
+		} else if !slices.Contains(alarmPriorities, a.Priority) {
+			v.errorf(path+".priority", "priority %q is not one of: %s", a.Priority, strings.Join(alarmPriorities, ", "))
+		}
+		if !v.set(path + ".limit") {
+			v.errorf(path, "limit is missing")
+		}
+		if a.Deadband < 0 {
+			v.errorf(path+".deadband", "deadband must be 0 or more")
+		}
+		if a.Message == "" {
+			a.Message = a.Name
+		}
+	}
+}
+
+// tagRef checks that a field names a defined tag and returns it.
+func (v *validator) tagRef(path, field, name string) *Tag {
+	if name == "" {
+		v.errorf(path[:strings.LastIndexByte(path, '.')], "%s is missing", field)
+		return nil
+	}
+	t, ok := v.p.Tag(name)
+	if !ok {
+		v.errorf(path, "%s %q is not defined in tags", field, name)
+		return nil
+	}
+	return t
+}
+
+func (v *validator) loops() {
+	seen := map[string]string{}
+	for i := range v.p.Loops {
+		l := &v.p.Loops[i]
+		path := fmt.Sprintf("loops[%d]", i)
+		v.name(path, "loop", l.Name, seen)
+		v.tagRef(path+".pv", "pv", l.PV)
+		v.tagRef(path+".sp", "sp", l.SP)
+		if out := v.tagRef(path+".out", "out", l.Out); out != nil && !out.Writable {
+			v.errorf(path+".out", "out tag %q is not writable (set writable: true on it)", l.Out)
+		}
+		if l.Kp == 0 {
+			v.errorf(path, "kp is missing or 0")
+		}
+		if l.Ti < 0 || l.Td < 0 {
+			v.errorf(path, "ti and td must be 0 or more")
+		}
+		if !v.set(path+".out_low") && !v.set(path+".out_high") {
+			l.OutLow, l.OutHigh = 0, 100
+		} else if l.OutLow >= l.OutHigh {
+			v.errorf(path+".out_low", "out_low %g must be below out_high %g", l.OutLow, l.OutHigh)
+		}
+		v.duration(path+".period", &l.Period, DefaultLoopPeriod)
+	}
+}
