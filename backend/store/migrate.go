@@ -1,0 +1,63 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migrations are applied in order; migration i brings the schema to
+// version i+1 (kept in PRAGMA user_version). Never edit a released one: add
+// a new one.
+var migrations = []string{
+	// 1: event log (events, alarm journal, audit trail) and users.
+	`CREATE TABLE events (
+		id     INTEGER PRIMARY KEY,
+		ts     INTEGER NOT NULL, -- Unix milliseconds
+		kind   TEXT NOT NULL,    -- system, device, alarm, audit
+		source TEXT NOT NULL DEFAULT '',
+		user   TEXT NOT NULL DEFAULT '',
+		action TEXT NOT NULL DEFAULT '',
+		old    TEXT NOT NULL DEFAULT '',
+		new    TEXT NOT NULL DEFAULT '',
+		result TEXT NOT NULL DEFAULT '',
+		detail TEXT NOT NULL DEFAULT ''
+	);
+	CREATE INDEX events_ts ON events(ts);
+	CREATE INDEX events_kind_ts ON events(kind, ts);
+	CREATE TABLE users (
+		name     TEXT PRIMARY KEY,
+		role     TEXT NOT NULL,
+		hash     TEXT NOT NULL,
+		disabled INTEGER NOT NULL DEFAULT 0,
+		created  INTEGER NOT NULL
+	);`,
+}
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	var version int
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("schema version %d is newer than this edgehmi knows (%d): use a newer edgehmi", version, len(migrations))
+	}
+	for v := version; v < len(migrations); v++ {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("migrate to version %d: %w", v+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate to version %d: %w", v+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate to version %d: %w", v+1, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migrate to version %d: %w", v+1, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,142 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/edgehmi/edgehmi/backend/hmi"
+)
+
+// run opens a store in a temp dir and runs its writer until the test ends.
+func run(t testing.TB, dir string) (*Store, context.CancelFunc) {
+	t.Helper()
+	s, err := Open(context.Background(), dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { s.Run(ctx) })
+	stop := func() { cancel(); wg.Wait() }
+	t.Cleanup(func() { stop(); s.Close() })
+	return s, stop
+}
+
+func TestLogFlushQuery(t *testing.T) {
+	s, _ := run(t, t.TempDir())
+	base := time.UnixMilli(1_700_000_000_000)
+	for i := range 5000 {
+		kind := hmi.EventDevice
+		if i%2 == 0 {
+			kind = hmi.EventAudit
+		}
+		s.Log(hmi.Event{TS: base.Add(time.Duration(i) * time.Millisecond), Kind: kind, Source: fmt.Sprint("d", i%3), Action: "x", New: fmt.Sprint(i)})
+	}
+	if err := s.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	all, err := s.Events(context.Background(), EventQuery{Limit: 10000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 5000 {
+		t.Fatalf("got %d events, want 5000", len(all))
+	}
+	if all[0].New != "4999" || !all[0].TS.Equal(base.Add(4999*time.Millisecond)) {
+		t.Errorf("newest = %+v, want event 4999 first", all[0])
+	}
+	audit, err := s.Events(context.Background(), EventQuery{Kind: hmi.EventAudit, From: base.Add(1000 * time.Millisecond), To: base.Add(1999 * time.Millisecond), Limit: 10000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(audit) != 500 {
+		t.Errorf("audit events in [1000,1999] ms = %d, want 500", len(audit))
+	}
+	for _, e := range audit {
+		if e.Kind != hmi.EventAudit {
+			t.Fatalf("kind filter let %q through", e.Kind)
+		}
+	}
+}
+
+func TestStopCommitsPending(t *testing.T) {
+	dir := t.TempDir()
+	s, stop := run(t, dir)
+	for i := range 1000 {
+		s.Log(hmi.Event{Kind: hmi.EventSystem, Action: fmt.Sprint(i)})
+	}
+	stop() // like SIGTERM: the writer must commit everything queued
+	s2, err := Open(context.Background(), dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	got, err := s2.Events(context.Background(), EventQuery{Limit: 5000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1000 {
+		t.Errorf("after stop %d events in the file, want 1000", len(got))
+	}
+}
+
+func TestMigrationIsIdempotentAndRefusesNewer(t *testing.T) {
+	dir := t.TempDir()
+	for range 2 {
+		s, err := Open(context.Background(), dir, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+	}
+	s, _ := Open(context.Background(), dir, nil)
+	if _, err := s.db.Exec("PRAGMA user_version = 99"); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := Open(context.Background(), dir, nil); err == nil {
+		t.Fatal("opened a database with a newer schema")
+	}
+	if filepath.Base(filepath.Join(dir, FileName)) != "edgehmi.db" {
+		t.Fatal("file name changed")
+	}
+}
+
+func TestUsers(t *testing.T) {
+	s, _ := run(t, t.TempDir())
+	ctx := context.Background()
+	if _, err := s.User(ctx, "ann"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("missing user: err = %v, want ErrNotFound", err)
+	}
+	if err := s.PutUser(ctx, User{Name: "ann", Role: hmi.RoleOperator, Hash: "h1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutUser(ctx, User{Name: "ann", Role: hmi.RoleEngineer, Hash: "h2", Disabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.User(ctx, "ann")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Role != hmi.RoleEngineer || u.Hash != "h2" || !u.Disabled {
+		t.Errorf("user = %+v", u)
+	}
+}
+
+func BenchmarkLog(b *testing.B) {
+	s, _ := run(b, b.TempDir())
+	ev := hmi.Event{Kind: hmi.EventAlarm, Source: "T101.LevelHi", Action: "unacked", New: "87.5", Detail: "Tank T101 level high"}
+	start := time.Now()
+	for b.Loop() {
+		s.Log(ev)
+	}
+	if err := s.Flush(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+}
