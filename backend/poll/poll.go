@@ -1,0 +1,305 @@
+// Package poll runs devices: one goroutine per device connects its driver,
+// reads the device's tags every scan (or takes the driver's subscription),
+// feeds the tag database, marks tags Bad with a reason when the device fails,
+// reconnects with backoff, and carries writes to the device.
+package poll
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/edgehmi/edgehmi/backend/config"
+	"github.com/edgehmi/edgehmi/backend/driver"
+	"github.com/edgehmi/edgehmi/backend/hmi"
+	"github.com/edgehmi/edgehmi/backend/tags"
+)
+
+// Backoff between reconnect attempts: it doubles from MinBackoff to
+// MaxBackoff, with ±20 % jitter so many gateways do not retry in step.
+const (
+	MinBackoff = 500 * time.Millisecond
+	MaxBackoff = 30 * time.Second
+)
+
+// ErrStopped is returned by Write when the device's poller is not running.
+var ErrStopped = errors.New("device poller is not running")
+
+// EventSink receives device events (connect, disconnect).
+type EventSink func(hmi.Event)
+
+// Device polls one device. Create it with New and start Run in a goroutine.
+type Device struct {
+	cfg    config.Device
+	drv    driver.Driver
+	db     *tags.DB
+	log    *slog.Logger
+	events EventSink
+
+	ids    []int          // tag indexes of this device
+	points []driver.Point // same order as ids
+	byTag  map[int]int    // tag index -> position in points
+
+	writes chan writeReq
+	stats  stats
+}
+
+type writeReq struct {
+	ctx   context.Context
+	point driver.Point
+	value hmi.Value
+	reply chan error
+}
+
+// stats are read by metrics while the poller writes them.
+type stats struct {
+	connected    atomic.Bool
+	polls        atomic.Uint64
+	errors       atomic.Uint64
+	overruns     atomic.Uint64
+	reconnects   atomic.Uint64
+	lastScanNano atomic.Int64
+	mu           sync.Mutex
+	lastErr      string
+}
+
+// Stats is a snapshot of a device's counters.
+type Stats struct {
+	Name       string        `json:"name"`
+	Driver     string        `json:"driver"`
+	Connected  bool          `json:"connected"`
+	Polls      uint64        `json:"polls"`
+	Errors     uint64        `json:"errors"`
+	Overruns   uint64        `json:"overruns"`
+	Reconnects uint64        `json:"reconnects"`
+	LastScan   time.Duration `json:"last_scan_ns"`
+	LastError  string        `json:"last_error,omitempty"`
+}
+
+// New prepares a poller for dev's tags in db. It does no I/O.
+func New(dev config.Device, drv driver.Driver, db *tags.DB, log *slog.Logger, events EventSink) *Device {
+	d := &Device{cfg: dev, drv: drv, db: db, log: log.With("device", dev.Name), events: events,
+		writes: make(chan writeReq), byTag: map[int]int{}}
+	d.ids = db.IDs(dev.Name)
+	for k, i := range d.ids {
+		t := db.Def(i)
+		d.points = append(d.points, driver.Point{Index: i, Tag: t.Name, Address: t.Address, Type: t.Type})
+		d.byTag[i] = k
+	}
+	return d
+}
+
+// Name is the device name.
+func (d *Device) Name() string { return d.cfg.Name }
+
+// Stats returns the device's counters.
+func (d *Device) Stats() Stats {
+	d.stats.mu.Lock()
+	lastErr := d.stats.lastErr
+	d.stats.mu.Unlock()
+	return Stats{
+		Name: d.cfg.Name, Driver: d.cfg.Driver,
+		Connected: d.stats.connected.Load(), Polls: d.stats.polls.Load(), Errors: d.stats.errors.Load(),
+		Overruns: d.stats.overruns.Load(), Reconnects: d.stats.reconnects.Load(),
+		LastScan: time.Duration(d.stats.lastScanNano.Load()), LastError: lastErr,
+	}
+}
+
+// Write writes a raw value to one of the device's tags, through the
+// device's own goroutine (or, for subscription drivers, beside it). It
+// returns when the device has answered.
+func (d *Device) Write(ctx context.Context, tag int, raw hmi.Value) error {
+	k, ok := d.byTag[tag]
+	if !ok {
+		return fmt.Errorf("device %q has no tag %d", d.cfg.Name, tag)
+	}
+	ctx, cancel := context.WithTimeout(ctx, d.cfg.Timeout.Duration+time.Second)
+	defer cancel()
+	req := writeReq{ctx: ctx, point: d.points[k], value: raw, reply: make(chan error, 1)}
+	select {
+	case d.writes <- req:
+	case <-ctx.Done():
+		return fmt.Errorf("write %s: device %q is busy: %w", d.points[k].Tag, d.cfg.Name, driver.ErrTimeout)
+	}
+	select {
+	case err := <-req.reply:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("write %s: device %q did not answer: %w", d.points[k].Tag, d.cfg.Name, driver.ErrTimeout)
+	}
+}
+
+// Run polls until ctx ends, then closes the driver. It never returns early:
+// a failing device is retried with backoff.
+func (d *Device) Run(ctx context.Context) {
+	defer d.drv.Close()
+	if len(d.points) == 0 {
+		d.idle(ctx)
+		return
+	}
+	prepared := false
+	backoff := MinBackoff
+	for ctx.Err() == nil {
+		err := d.connect(ctx)
+		if err == nil && !prepared {
+			if err = d.drv.Prepare(d.points); err == nil {
+				prepared = true
+			}
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			d.failed(fmt.Sprintf("cannot connect: %v", err), err)
+			d.waitServingWrites(ctx, jitter(backoff))
+			backoff = min(backoff*2, MaxBackoff)
+			continue
+		}
+		backoff = MinBackoff
+		d.stats.connected.Store(true)
+		d.log.Info("device connected")
+		d.events(hmi.Event{Kind: hmi.EventDevice, Source: d.cfg.Name, Action: "connect", Result: "ok"})
+		if sub, ok := d.drv.(driver.Subscriber); ok {
+			err = d.subscribe(ctx, sub)
+		} else {
+			err = d.poll(ctx)
+		}
+		d.stats.connected.Store(false)
+		d.drv.Close()
+		if ctx.Err() != nil {
+			return
+		}
+		d.stats.reconnects.Add(1)
+		d.failed(fmt.Sprintf("connection lost: %v", err), err)
+		d.waitServingWrites(ctx, jitter(MinBackoff))
+	}
+}
+
+func (d *Device) connect(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, d.cfg.Timeout.Duration)
+	defer cancel()
+	return d.drv.Connect(ctx)
+}
+
+// failed marks the device's tags Bad and logs the failure once per change
+// of reason.
+func (d *Device) failed(reason string, err error) {
+	d.stats.errors.Add(1)
+	d.stats.mu.Lock()
+	same := d.stats.lastErr == reason
+	d.stats.lastErr = reason
+	d.stats.mu.Unlock()
+	d.db.MarkBad(d.ids, reason, time.Now())
+	if !same {
+		d.log.Warn("device down", "err", err)
+		d.events(hmi.Event{Kind: hmi.EventDevice, Source: d.cfg.Name, Action: "disconnect", Result: "error", Detail: reason})
+	}
+}
+
+// poll reads every scan until the link fails or ctx ends.
+func (d *Device) poll(ctx context.Context) error {
+	out := make([]driver.Reading, len(d.points))
+	var changed []int
+	t := time.NewTicker(d.cfg.Scan.Duration)
+	defer t.Stop()
+	for {
+		start := time.Now()
+		rctx, cancel := context.WithTimeout(ctx, d.cfg.Timeout.Duration)
+		err := d.drv.Read(rctx, out)
+		cancel()
+		took := time.Since(start)
+		d.stats.lastScanNano.Store(int64(took))
+		d.stats.polls.Add(1)
+		if took > d.cfg.Scan.Duration {
+			d.stats.overruns.Add(1)
+		}
+		switch {
+		case errors.Is(err, driver.ErrNotConnected), ctx.Err() != nil:
+			return err
+		case err != nil:
+			d.failed(fmt.Sprintf("read failed: %v", err), err)
+		default:
+			d.clearError()
+			changed = d.db.Ingest(out, changed)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		case req := <-d.writes:
+			d.doWrite(req)
+		}
+	}
+}
+
+func (d *Device) clearError() {
+	d.stats.mu.Lock()
+	d.stats.lastErr = ""
+	d.stats.mu.Unlock()
+}
+
+// subscribe runs the driver's subscription beside a loop that serves writes.
+func (d *Device) subscribe(ctx context.Context, sub driver.Subscriber) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 1)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		var changed []int
+		errc <- sub.Subscribe(ctx, func(rs []driver.Reading) {
+			d.stats.polls.Add(1)
+			changed = d.db.Ingest(rs, changed)
+		})
+	})
+	defer wg.Wait()
+	d.clearError()
+	for {
+		select {
+		case err := <-errc:
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		case req := <-d.writes:
+			d.doWrite(req)
+		}
+	}
+}
+
+func (d *Device) doWrite(req writeReq) {
+	ctx, cancel := context.WithTimeout(req.ctx, d.cfg.Timeout.Duration)
+	defer cancel()
+	err := d.drv.Write(ctx, req.point, req.value)
+	if err != nil {
+		err = fmt.Errorf("write %s on device %q: %w", req.point.Tag, d.cfg.Name, err)
+	}
+	req.reply <- err
+}
+
+// waitServingWrites sleeps for dur while refusing writes at once, so an
+// operator is told the device is down instead of waiting.
+func (d *Device) waitServingWrites(ctx context.Context, dur time.Duration) {
+	t := time.NewTimer(dur)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			return
+		case req := <-d.writes:
+			req.reply <- fmt.Errorf("write %s: device %q is not connected: %w", req.point.Tag, d.cfg.Name, driver.ErrNotConnected)
+		}
+	}
+}
+
+// idle serves a device without tags: nothing to poll, writes refused.
+func (d *Device) idle(ctx context.Context) { d.waitServingWrites(ctx, time.Duration(1<<62)) }
+
+func jitter(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}

@@ -1,0 +1,162 @@
+package poll
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/edgehmi/edgehmi/backend/config"
+	"github.com/edgehmi/edgehmi/backend/driver"
+	"github.com/edgehmi/edgehmi/backend/hmi"
+	"github.com/edgehmi/edgehmi/backend/tags"
+)
+
+// fakeDriver serves a counter; it can be taken down and made to hang.
+type fakeDriver struct {
+	down    atomic.Bool // Connect and Read fail
+	hang    atomic.Bool // Read blocks until its ctx ends
+	n       atomic.Int64
+	written atomic.Int64
+	points  []driver.Point
+}
+
+func (f *fakeDriver) Connect(ctx context.Context) error {
+	if f.down.Load() {
+		return errors.New("connection refused")
+	}
+	return nil
+}
+func (f *fakeDriver) Prepare(p []driver.Point) error { f.points = p; return nil }
+func (f *fakeDriver) Read(ctx context.Context, out []driver.Reading) error {
+	if f.hang.Load() {
+		<-ctx.Done()
+		return driver.ErrNotConnected
+	}
+	if f.down.Load() {
+		return driver.ErrNotConnected
+	}
+	v := f.n.Add(1)
+	for i, p := range f.points {
+		out[i] = driver.Reading{Index: p.Index, Sample: hmi.Sample{Value: hmi.Number(float64(v)), Quality: hmi.Good, TS: time.Now()}}
+	}
+	return nil
+}
+func (f *fakeDriver) Write(ctx context.Context, p driver.Point, v hmi.Value) error {
+	if f.down.Load() {
+		return driver.ErrNotConnected
+	}
+	f.written.Store(int64(v.Float()))
+	return nil
+}
+func (f *fakeDriver) Close() error { return nil }
+
+type rig struct {
+	db      *tags.DB
+	a, b    *fakeDriver
+	da, db_ *Device
+	mu      sync.Mutex
+	events  []hmi.Event
+}
+
+func newRig(t *testing.T) *rig {
+	r := &rig{a: &fakeDriver{}, b: &fakeDriver{}}
+	r.db = tags.New([]config.Tag{
+		{Name: "a1", Device: "A", Type: "uint16", Writable: true},
+		{Name: "b1", Device: "B", Type: "uint16"},
+	})
+	dev := func(name string) config.Device {
+		return config.Device{Name: name, Driver: "fake", Scan: config.Duration{Duration: 20 * time.Millisecond}, Timeout: config.Duration{Duration: 100 * time.Millisecond}}
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	sink := func(e hmi.Event) { r.mu.Lock(); r.events = append(r.events, e); r.mu.Unlock() }
+	r.da = New(dev("A"), r.a, r.db, log, sink)
+	r.db_ = New(dev("B"), r.b, r.db, log, sink)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { r.da.Run(ctx) })
+	wg.Go(func() { r.db_.Run(ctx) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	return r
+}
+
+// eventually polls cond for up to d.
+func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestDeadDeviceGoesBadOthersKeepPolling(t *testing.T) {
+	r := newRig(t)
+	eventually(t, time.Second, "both good", func() bool {
+		a, _ := r.db.GetByName("a1")
+		b, _ := r.db.GetByName("b1")
+		return a.Quality == hmi.Good && b.Quality == hmi.Good
+	})
+	r.a.hang.Store(true) // A stops answering: Bad within one timeout (100 ms) plus a scan
+	start := time.Now()
+	eventually(t, time.Second, "a1 bad", func() bool { s, _ := r.db.GetByName("a1"); return s.Quality == hmi.Bad })
+	if took := time.Since(start); took > 300*time.Millisecond {
+		t.Errorf("a1 went Bad after %v, want within one timeout (100ms) and a scan", took)
+	}
+	if s, _ := r.db.GetByName("a1"); s.Reason == "" {
+		t.Error("Bad without a reason")
+	}
+	r.a.hang.Store(false)
+	r.a.down.Store(true)
+	// B keeps polling while A is down and retried.
+	before := r.b.n.Load()
+	time.Sleep(200 * time.Millisecond)
+	if got := r.b.n.Load() - before; got < 5 {
+		t.Errorf("B polled %d times in 200ms while A was down, want >= 5", got)
+	}
+	if r.da.Stats().Connected {
+		t.Error("A reported connected while down")
+	}
+	// Write to a down device is refused at once, not queued.
+	i, _ := r.db.Lookup("a1")
+	wstart := time.Now()
+	if err := r.da.Write(context.Background(), i, hmi.Number(5)); !errors.Is(err, driver.ErrNotConnected) {
+		t.Errorf("write to down device: err = %v, want ErrNotConnected", err)
+	}
+	if time.Since(wstart) > 50*time.Millisecond {
+		t.Errorf("write to down device took %v", time.Since(wstart))
+	}
+	r.a.down.Store(false) // recovers by itself within the backoff
+	eventually(t, 3*time.Second, "a1 good again", func() bool { s, _ := r.db.GetByName("a1"); return s.Quality == hmi.Good })
+	if err := r.da.Write(context.Background(), i, hmi.Number(7)); err != nil || r.a.written.Load() != 7 {
+		t.Errorf("write after recovery: err %v, written %d", err, r.a.written.Load())
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var connects, disconnects int
+	for _, e := range r.events {
+		if e.Source == "A" && e.Action == "connect" {
+			connects++
+		}
+		if e.Source == "A" && e.Action == "disconnect" {
+			disconnects++
+		}
+	}
+	if connects < 2 || disconnects < 1 {
+		t.Errorf("events for A: %d connects, %d disconnects; want >= 2 and >= 1", connects, disconnects)
+	}
+}
+
+func TestJitterBounds(t *testing.T) {
+	for range 1000 {
+		if j := jitter(time.Second); j < 800*time.Millisecond || j > 1200*time.Millisecond {
+			t.Fatalf("jitter(1s) = %v", j)
+		}
+	}
+}
