@@ -236,18 +236,23 @@ const (
 	EventAudit  EventKind = "audit"  // operator actions: writes, acks, logins
 )
 
-// Event is one line in the event log.
+// Event is one line in the event log. Audit entries fill every field: who
+// (User, Address), what (Action on Source), Old and New values, the value
+// read back from the device, the operator's Reason and the Result.
 type Event struct {
-	ID     int64     `json:"id"`
-	TS     time.Time `json:"-"`
-	Kind   EventKind `json:"kind"`
-	Source string    `json:"source"`           // device, tag, alarm or subsystem name
-	User   string    `json:"user,omitempty"`   // who did it (audit)
-	Action string    `json:"action"`           // e.g. "connect", "write", "alarm.hi"
-	Old    string    `json:"old,omitempty"`    // old value (audit, alarm)
-	New    string    `json:"new,omitempty"`    // new value
-	Result string    `json:"result,omitempty"` // "ok" or the error
-	Detail string    `json:"detail,omitempty"` // free text: reason, message, address
+	ID       int64     `json:"id"`
+	TS       time.Time `json:"-"`
+	Kind     EventKind `json:"kind"`
+	Source   string    `json:"source"`             // device, tag, alarm or subsystem name
+	User     string    `json:"user,omitempty"`     // who did it (audit)
+	Address  string    `json:"address,omitempty"`  // the user's network address (audit)
+	Action   string    `json:"action"`             // e.g. "connect", "write", "login"
+	Old      string    `json:"old,omitempty"`      // old value (audit, alarm)
+	New      string    `json:"new,omitempty"`      // new value
+	Readback string    `json:"readback,omitempty"` // value read back after a write
+	Reason   string    `json:"reason,omitempty"`   // why the operator did it
+	Result   string    `json:"result,omitempty"`   // "ok" or the error
+	Detail   string    `json:"detail,omitempty"`   // free text: message, file hash
 }
 
 // MarshalJSON encodes the event with ts as Unix milliseconds.

@@ -17,9 +17,12 @@ var migrations = []string{
 		kind   TEXT NOT NULL,    -- system, device, alarm, audit
 		source TEXT NOT NULL DEFAULT '',
 		user   TEXT NOT NULL DEFAULT '',
+		address TEXT NOT NULL DEFAULT '',
 		action TEXT NOT NULL DEFAULT '',
 		old    TEXT NOT NULL DEFAULT '',
 		new    TEXT NOT NULL DEFAULT '',
+		readback TEXT NOT NULL DEFAULT '',
+		reason TEXT NOT NULL DEFAULT '',
 		result TEXT NOT NULL DEFAULT '',
 		detail TEXT NOT NULL DEFAULT ''
 	);

@@ -150,7 +150,7 @@ func (s *Store) take(buf []hmi.Event) []hmi.Event {
 	return buf
 }
 
-const insertEvent = `INSERT INTO events(ts, kind, source, user, action, old, new, result, detail) VALUES (?,?,?,?,?,?,?,?,?)`
+const insertEvent = `INSERT INTO events(ts, kind, source, user, address, action, old, new, readback, reason, result, detail) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`
 
 func (s *Store) commit(ctx context.Context, batch []hmi.Event) {
 	err := s.insert(ctx, batch)
@@ -175,7 +175,7 @@ func (s *Store) insert(ctx context.Context, batch []hmi.Event) error {
 	}
 	defer st.Close()
 	for _, e := range batch {
-		if _, err := st.ExecContext(ctx, e.TS.UnixMilli(), string(e.Kind), e.Source, e.User, e.Action, e.Old, e.New, e.Result, e.Detail); err != nil {
+		if _, err := st.ExecContext(ctx, e.TS.UnixMilli(), string(e.Kind), e.Source, e.User, e.Address, e.Action, e.Old, e.New, e.Readback, e.Reason, e.Result, e.Detail); err != nil {
 			return err
 		}
 	}
@@ -240,7 +240,7 @@ func (s *Store) Events(ctx context.Context, q EventQuery) ([]hmi.Event, error) {
 	case q.Limit > 10000:
 		q.Limit = 10000
 	}
-	query := "SELECT id, ts, kind, source, user, action, old, new, result, detail FROM events"
+	query := "SELECT id, ts, kind, source, user, address, action, old, new, readback, reason, result, detail FROM events"
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -256,7 +256,7 @@ func (s *Store) Events(ctx context.Context, q EventQuery) ([]hmi.Event, error) {
 		var e hmi.Event
 		var ts int64
 		var kind string
-		if err := rows.Scan(&e.ID, &ts, &kind, &e.Source, &e.User, &e.Action, &e.Old, &e.New, &e.Result, &e.Detail); err != nil {
+		if err := rows.Scan(&e.ID, &ts, &kind, &e.Source, &e.User, &e.Address, &e.Action, &e.Old, &e.New, &e.Readback, &e.Reason, &e.Result, &e.Detail); err != nil {
 			return nil, fmt.Errorf("query events: %w", err)
 		}
 		e.TS, e.Kind = time.UnixMilli(ts), hmi.EventKind(kind)
