@@ -120,6 +120,9 @@ func (s *Store) Run(ctx context.Context) error {
 		s.flushed.Broadcast()
 		s.mu.Unlock()
 	}()
+	// A commit, once begun, completes even if ctx ends meanwhile: events
+	// already taken from the queue must not be lost to a shutdown.
+	commitCtx := context.WithoutCancel(ctx)
 	var batch []hmi.Event
 	for {
 		select {
@@ -130,12 +133,12 @@ func (s *Store) Run(ctx context.Context) error {
 				if len(batch) == 0 {
 					return nil
 				}
-				s.commit(context.WithoutCancel(ctx), batch)
+				s.commit(commitCtx, batch)
 			}
 		case <-s.wake:
 			batch = s.take(batch[:0])
 			if len(batch) > 0 {
-				s.commit(ctx, batch)
+				s.commit(commitCtx, batch)
 			}
 		}
 	}
