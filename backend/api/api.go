@@ -1,0 +1,304 @@
+// Package api is edgehmi's transport-agnostic service: the queries and
+// commands that the HTTP server and the desktop shell both call. It checks
+// roles and writes the audit trail; the transports hold no business logic.
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/edgehmi/edgehmi/backend/alarm"
+	"github.com/edgehmi/edgehmi/backend/auth"
+	"github.com/edgehmi/edgehmi/backend/config"
+	"github.com/edgehmi/edgehmi/backend/driver"
+	"github.com/edgehmi/edgehmi/backend/hmi"
+	"github.com/edgehmi/edgehmi/backend/poll"
+	"github.com/edgehmi/edgehmi/backend/store"
+	"github.com/edgehmi/edgehmi/backend/tags"
+)
+
+// Code classifies an error for transports (HTTP maps it to a status).
+type Code uint8
+
+const (
+	CodeInternal        Code = iota // 500
+	CodeInvalid                     // 400: bad request or value
+	CodeUnauthenticated             // 401
+	CodeForbidden                   // 403
+	CodeNotFound                    // 404
+	CodeConflict                    // 409: e.g. tag not writable
+	CodeUnavailable                 // 502: device error
+	CodeTimeout                     // 504: device timeout
+	CodeTooMany                     // 429
+)
+
+// Error is an error with a code and a sentence a person can act on.
+type Error struct {
+	Code Code
+	Msg  string
+	Err  error
+}
+
+func (e *Error) Error() string { return e.Msg }
+func (e *Error) Unwrap() error { return e.Err }
+
+func errorf(code Code, err error, format string, args ...any) *Error {
+	return &Error{Code: code, Msg: fmt.Sprintf(format, args...), Err: err}
+}
+
+// CodeOf returns the code of err (CodeInternal if it has none).
+func CodeOf(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return CodeInternal
+}
+
+// Principal is who asks: a logged-in user (or none) and their address.
+type Principal struct {
+	User    string
+	Role    hmi.Role
+	Address string
+}
+
+// AlarmSource gives the current alarms.
+type AlarmSource interface {
+	Alarms(all bool) []alarm.Snapshot
+}
+
+// Info describes the running project.
+type Info struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	Demo    bool   `json:"demo"`
+}
+
+// Service is the API over one running project.
+type Service struct {
+	info    Info
+	db      *tags.DB
+	devices map[string]*poll.Device
+	store   *store.Store
+	auth    *auth.Service
+	alarms  AlarmSource
+}
+
+// New returns the service. devices maps device names to their pollers.
+func New(info Info, db *tags.DB, devices map[string]*poll.Device, st *store.Store, au *auth.Service, alarms AlarmSource) *Service {
+	return &Service{info: info, db: db, devices: devices, store: st, auth: au, alarms: alarms}
+}
+
+// Info describes the running project.
+func (s *Service) Info() Info { return s.info }
+
+// TagView is a tag's current state as clients see it.
+type TagView struct {
+	Name        string      `json:"name"`
+	Value       hmi.Value   `json:"value"`
+	Quality     hmi.Quality `json:"quality"`
+	Reason      string      `json:"reason,omitempty"`
+	TS          int64       `json:"ts"` // Unix ms; 0 if never read
+	Unit        string      `json:"unit"`
+	Writable    bool        `json:"writable"`
+	Low         *float64    `json:"low,omitempty"`
+	High        *float64    `json:"high,omitempty"`
+	Description string      `json:"description"`
+	Device      string      `json:"device"`
+}
+
+// TagDetail adds a tag's definition to its state.
+type TagDetail struct {
+	TagView
+	Address  string        `json:"address"`
+	Type     string        `json:"type"`
+	Scale    *config.Scale `json:"scale,omitempty"`
+	Deadband float64       `json:"deadband"`
+}
+
+func (s *Service) view(i int, smp hmi.Sample) TagView {
+	d := s.db.Def(i)
+	return TagView{Name: d.Name, Value: smp.Value, Quality: smp.Quality, Reason: smp.Reason, TS: unixMilli(smp.TS),
+		Unit: d.Unit, Writable: d.Writable, Low: d.Low, High: d.High, Description: d.Description, Device: d.Device}
+}
+
+func unixMilli(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// Tags returns every tag.
+func (s *Service) Tags() []TagView {
+	out := make([]TagView, s.db.Len())
+	for i := range out {
+		out[i] = s.view(i, s.db.Get(i))
+	}
+	return out
+}
+
+// Tag returns one tag with its definition.
+func (s *Service) Tag(name string) (TagDetail, error) {
+	i, ok := s.db.Lookup(name)
+	if !ok {
+		return TagDetail{}, errorf(CodeNotFound, tags.ErrUnknownTag, "there is no tag %q", name)
+	}
+	d := s.db.Def(i)
+	return TagDetail{TagView: s.view(i, s.db.Get(i)), Address: d.Address, Type: d.Type, Scale: d.Scale, Deadband: d.Deadband}, nil
+}
+
+// Alarms returns the current alarms (all, including normal ones, if all).
+func (s *Service) Alarms(all bool) []alarm.Snapshot { return s.alarms.Alarms(all) }
+
+// Events returns logged events, newest first.
+func (s *Service) Events(ctx context.Context, q store.EventQuery) ([]hmi.Event, error) {
+	ev, err := s.store.Events(ctx, q)
+	if err != nil {
+		return nil, errorf(CodeInternal, err, "reading the event log failed: %v", err)
+	}
+	return ev, nil
+}
+
+// Login checks credentials, starts a session and audits the attempt.
+func (s *Service) Login(ctx context.Context, user, password, addr string) (auth.Session, error) {
+	ev := hmi.Event{Kind: hmi.EventAudit, Source: "session", User: user, Address: addr, Action: "login", Result: "ok"}
+	sess, err := s.auth.Login(ctx, user, password)
+	if err != nil {
+		ev.Result = err.Error()
+		s.store.Log(ev)
+		if errors.Is(err, auth.ErrBadCredentials) {
+			return auth.Session{}, errorf(CodeUnauthenticated, err, "wrong user name or password")
+		}
+		return auth.Session{}, errorf(CodeInternal, err, "login failed: %v", err)
+	}
+	s.store.Log(ev)
+	return *sess, nil
+}
+
+// Session returns the principal of a live session id.
+func (s *Service) Session(id, addr string) (Principal, bool) {
+	sess, ok := s.auth.Session(id)
+	if !ok {
+		return Principal{Address: addr}, false
+	}
+	return Principal{User: sess.User, Role: sess.Role, Address: addr}, true
+}
+
+// Logout ends a session and audits it.
+func (s *Service) Logout(id string, who Principal) {
+	s.auth.Logout(id)
+	if who.User != "" {
+		s.store.Log(hmi.Event{Kind: hmi.EventAudit, Source: "session", User: who.User, Address: who.Address, Action: "logout", Result: "ok"})
+	}
+}
+
+// require checks that who may do what needs role need.
+func require(who Principal, need hmi.Role, what string) error {
+	if who.User == "" {
+		return errorf(CodeUnauthenticated, nil, "log in to %s", what)
+	}
+	if !who.Role.Allows(need) {
+		return errorf(CodeForbidden, nil, "%s may not %s: it needs the %s role", who.User, what, need)
+	}
+	return nil
+}
+
+// Write writes an operator's value to a tag's device, waits for the value
+// to be read back, and audits the write whatever its outcome.
+func (s *Service) Write(ctx context.Context, who Principal, name string, v hmi.Value, reason string) (TagView, error) {
+	ev := hmi.Event{Kind: hmi.EventAudit, Source: name, User: who.User, Address: who.Address, Action: "write", New: v.Text(), Reason: reason}
+	res, err := s.write(ctx, who, name, v, &ev)
+	if err != nil {
+		ev.Result = err.Error()
+	} else {
+		ev.Result = "ok"
+	}
+	s.store.Log(ev)
+	return res, err
+}
+
+func (s *Service) write(ctx context.Context, who Principal, name string, v hmi.Value, ev *hmi.Event) (TagView, error) {
+	if err := require(who, hmi.RoleOperator, "write "+name); err != nil {
+		return TagView{}, err
+	}
+	i, ok := s.db.Lookup(name)
+	if !ok {
+		return TagView{}, errorf(CodeNotFound, tags.ErrUnknownTag, "there is no tag %q", name)
+	}
+	old := s.db.Get(i)
+	ev.Old = old.Value.Text()
+	raw, err := s.db.ToRaw(i, v)
+	switch {
+	case errors.Is(err, tags.ErrNotWritable):
+		return TagView{}, errorf(CodeConflict, err, "%s is read-only", name)
+	case err != nil:
+		return TagView{}, errorf(CodeInvalid, err, "%v", err)
+	}
+	def := s.db.Def(i)
+	dev, ok := s.devices[def.Device]
+	if !ok {
+		return TagView{}, errorf(CodeUnavailable, nil, "device %q of %s is not running", def.Device, name)
+	}
+	// Watch for the read-back before writing, so a fast answer is not missed.
+	watch := s.db.Subscribe()
+	defer s.db.Unsubscribe(watch)
+	if err := dev.Write(ctx, i, raw); err != nil {
+		switch {
+		case errors.Is(err, driver.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+			return TagView{}, errorf(CodeTimeout, err, "device %q did not answer the write of %s in time", def.Device, name)
+		default:
+			return TagView{}, errorf(CodeUnavailable, err, "device %q refused the write of %s: %v", def.Device, name, err)
+		}
+	}
+	want := s.db.ToEng(i, raw)
+	smp := s.readBack(ctx, i, want, watch, def.Device)
+	ev.Readback = smp.Value.Text()
+	return s.view(i, smp), nil
+}
+
+// readBack waits until tag i reads want, or for a scan and a timeout of its
+// device, and returns its sample then.
+func (s *Service) readBack(ctx context.Context, i int, want hmi.Value, watch *tags.Set, device string) hmi.Sample {
+	wait := 3 * time.Second
+	if dev, ok := s.devices[device]; ok {
+		c := dev.Config()
+		wait = min(max(2*c.Scan.Duration+c.Timeout.Duration, 500*time.Millisecond), 10*time.Second)
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	var buf []int
+	for {
+		smp := s.db.Get(i)
+		if agrees(smp.Value, want) && smp.Quality == hmi.Good {
+			return smp
+		}
+		select {
+		case <-ctx.Done():
+			return smp
+		case <-t.C:
+			return smp
+		case <-watch.C():
+			buf = watch.Take(buf[:0])
+		}
+	}
+}
+
+func agrees(got, want hmi.Value) bool {
+	if got.Kind() == hmi.KindNumber && want.Kind() == hmi.KindNumber {
+		return math.Abs(got.Float()-want.Float()) <= 1e-6*math.Max(1, math.Abs(want.Float()))
+	}
+	return got == want
+}
+
+// Devices returns every device's counters.
+func (s *Service) Devices() []poll.Stats {
+	out := make([]poll.Stats, 0, len(s.devices))
+	for _, d := range s.devices {
+		out = append(out, d.Stats())
+	}
+	return out
+}

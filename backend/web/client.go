@@ -1,0 +1,255 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/edgehmi/edgehmi/backend/tags"
+)
+
+// Limits per websocket connection.
+const (
+	maxMessage     = 64 << 10 // bytes in one client message
+	ctrlQueue      = 16       // snapshots and error replies waiting to be sent
+	writeWait      = 10 * time.Second
+	msgRatePerSec  = 20 // client messages per second, sustained
+	msgRateBurst   = 40
+	maxSubscribed  = 256 // patterns in one subscribe message
+	floodCloseCode = websocket.ClosePolicyViolation
+)
+
+// client is one websocket connection: a reader goroutine handling the
+// client's messages and a writer goroutine sending frames. The hub marks
+// tags pending; the writer sends their newest values.
+type client struct {
+	hub  *Hub
+	conn *websocket.Conn
+	log  *slog.Logger
+
+	mu  sync.Mutex
+	all bool     // subscribed to every tag
+	sub []uint64 // bitset of subscribed tags
+
+	pending     *tags.Set
+	alarmsDirty atomic.Bool
+	wake        chan struct{} // alarms changed
+	ctrl        chan []byte   // snapshots and error replies, in order
+	done        chan struct{} // closed when the reader ends
+}
+
+func newClient(h *Hub, conn *websocket.Conn, log *slog.Logger) *client {
+	return &client{hub: h, conn: conn, log: log, sub: make([]uint64, (h.db.Len()+63)/64),
+		pending: tags.NewSet(h.db.Len()), wake: make(chan struct{}, 1), ctrl: make(chan []byte, ctrlQueue), done: make(chan struct{})}
+}
+
+// offer marks the subscribed ones of ids pending. Called by the hub.
+func (c *client) offer(ids []int) {
+	c.mu.Lock()
+	all := c.all
+	if all {
+		c.mu.Unlock()
+		c.pending.Add(ids...)
+		return
+	}
+	var mine []int
+	for _, i := range ids {
+		if c.sub[i>>6]&(1<<(i&63)) != 0 {
+			mine = append(mine, i)
+		}
+	}
+	c.mu.Unlock()
+	if len(mine) > 0 {
+		c.pending.Add(mine...)
+	}
+}
+
+func (c *client) poke() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// serve runs the connection until either side closes it.
+func (c *client) serve() {
+	c.hub.add(c)
+	defer c.hub.remove(c)
+	var wg sync.WaitGroup
+	wg.Go(c.writeLoop)
+	c.readLoop()
+	close(c.done)
+	wg.Wait()
+	c.conn.Close()
+}
+
+type clientMsg struct {
+	Type string   `json:"type"`
+	Tags []string `json:"tags"`
+}
+
+func (c *client) readLoop() {
+	c.conn.SetReadLimit(maxMessage)
+	c.conn.SetReadDeadline(time.Now().Add(pongWait))
+	c.conn.SetPongHandler(func(string) error { return c.conn.SetReadDeadline(time.Now().Add(pongWait)) })
+	tokens, last := float64(msgRateBurst), time.Now()
+	for {
+		typ, data, err := c.conn.ReadMessage()
+		if err != nil {
+			return
+		}
+		c.conn.SetReadDeadline(time.Now().Add(pongWait))
+		// Token bucket: a client that floods is told so and dropped.
+		now := time.Now()
+		tokens = min(msgRateBurst, tokens+now.Sub(last).Seconds()*msgRatePerSec)
+		last = now
+		if tokens < 1 {
+			c.conn.WriteControl(websocket.CloseMessage,
+				websocket.FormatCloseMessage(floodCloseCode, "too many messages"), time.Now().Add(time.Second))
+			return
+		}
+		tokens--
+		if typ != websocket.TextMessage {
+			c.reply(errorMsg("messages must be JSON text frames"))
+			continue
+		}
+		var m clientMsg
+		if err := json.Unmarshal(data, &m); err != nil {
+			c.reply(errorMsg("malformed message: " + err.Error()))
+			continue
+		}
+		switch m.Type {
+		case "subscribe", "unsubscribe":
+			if msg := c.subscribe(m.Type == "subscribe", m.Tags); msg != nil {
+				c.reply(msg)
+			}
+		default:
+			c.reply(errorMsg(fmt.Sprintf("unknown message type %q (subscribe, unsubscribe)", m.Type)))
+		}
+	}
+}
+
+// subscribe changes the subscription and returns the reply: a snapshot of
+// the newly subscribed tags, or an error.
+func (c *client) subscribe(on bool, patterns []string) []byte {
+	if len(patterns) == 0 || len(patterns) > maxSubscribed {
+		return errorMsg(fmt.Sprintf("tags must list 1 to %d names or patterns", maxSubscribed))
+	}
+	for _, p := range patterns {
+		if !validPattern(p) {
+			return errorMsg(fmt.Sprintf("bad tag pattern %q (a name, or up to %d \"*\" wildcards)", p, maxStars))
+		}
+	}
+	db := c.hub.db
+	var ids []int
+	var unknown []string
+	c.mu.Lock()
+	for _, p := range patterns {
+		n := 0
+		if p == "*" {
+			c.all = on
+			if !on {
+				clear(c.sub)
+			}
+		}
+		for i := range db.Len() {
+			if match(p, db.Def(i).Name) {
+				n++
+				if on {
+					c.sub[i>>6] |= 1 << (i & 63)
+					ids = append(ids, i)
+				} else {
+					c.sub[i>>6] &^= 1 << (i & 63)
+				}
+			}
+		}
+		if n == 0 {
+			unknown = append(unknown, p)
+		}
+	}
+	c.mu.Unlock()
+	if len(unknown) > 0 {
+		c.reply(errorMsg(fmt.Sprintf("no tag matches %q", unknown)))
+	}
+	if !on {
+		return nil
+	}
+	c.alarmsDirty.Store(true)
+	c.poke()
+	return c.hub.appendTags(nil, "snapshot", ids)
+}
+
+// reply queues a control message; a client that does not read its replies
+// is closed rather than queued without bound.
+func (c *client) reply(msg []byte) {
+	select {
+	case c.ctrl <- msg:
+	default:
+		c.conn.Close()
+	}
+}
+
+func errorMsg(text string) []byte {
+	b, _ := json.Marshal(struct {
+		Type  string `json:"type"`
+		Error string `json:"error"`
+	}{"error", text})
+	return b
+}
+
+func (c *client) writeLoop() {
+	ping := time.NewTicker(pingEvery)
+	defer ping.Stop()
+	var ids []int
+	var buf []byte
+	for {
+		select {
+		case <-c.done:
+			return
+		case msg := <-c.ctrl:
+			if !c.write(msg) {
+				return
+			}
+			continue
+		case <-c.pending.C():
+		case <-c.wake:
+		case <-ping.C:
+			if err := c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
+				return
+			}
+			continue
+		}
+		// Control messages first: a snapshot must precede updates that follow it.
+		for len(c.ctrl) > 0 {
+			if !c.write(<-c.ctrl) {
+				return
+			}
+		}
+		if c.alarmsDirty.Swap(false) {
+			if !c.write(*c.hub.alarms.Load()) {
+				return
+			}
+		}
+		ids = c.pending.Take(ids[:0])
+		if len(ids) > 0 {
+			buf = c.hub.appendTags(buf[:0], "update", ids)
+			if !c.write(buf) {
+				return
+			}
+		}
+	}
+}
+
+func (c *client) write(msg []byte) bool {
+	c.conn.SetWriteDeadline(time.Now().Add(writeWait))
+	if err := c.conn.WriteMessage(websocket.TextMessage, msg); err != nil {
+		c.conn.Close() // unblocks the reader
+		return false
+	}
+	return true
+}

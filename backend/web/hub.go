@@ -1,0 +1,192 @@
+package web
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/edgehmi/edgehmi/backend/hmi"
+	"github.com/edgehmi/edgehmi/backend/tags"
+)
+
+// Hub fans tag changes out to websocket clients. One goroutine (Run) takes
+// changes from the tag database, encodes each changed tag once into a JSON
+// fragment, and marks it pending on every client subscribed to it. Each
+// client's writer takes its pending set and writes one frame of the newest
+// fragments: a client that falls behind holds each tag once and gets only
+// its newest value, and never blocks the hub or other clients.
+type Hub struct {
+	db   *tags.DB
+	sub  *tags.Set
+	frag []atomic.Pointer[[]byte] // newest encoded {"name",...} per tag
+
+	mu      sync.Mutex
+	clients map[*client]struct{}
+
+	alarms atomic.Pointer[[]byte] // newest {"type":"alarms",...} message
+
+	updates atomic.Uint64 // tag changes fanned out
+}
+
+// NewHub returns a hub over db. Call Run to start it.
+func NewHub(db *tags.DB) *Hub {
+	h := &Hub{db: db, frag: make([]atomic.Pointer[[]byte], db.Len()), clients: map[*client]struct{}{}}
+	h.sub = db.Subscribe()
+	for i := range h.frag {
+		h.encode(i, db.Get(i))
+	}
+	empty := []byte(`{"type":"alarms","alarms":[]}`)
+	h.alarms.Store(&empty)
+	return h
+}
+
+// Run fans changes out until ctx ends.
+func (h *Hub) Run(ctx context.Context) {
+	defer h.db.Unsubscribe(h.sub)
+	var ids []int
+	var smp []hmi.Sample
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-h.sub.C():
+		}
+		ids = h.sub.Take(ids[:0])
+		if cap(smp) < len(ids) {
+			smp = make([]hmi.Sample, len(ids))
+		}
+		smp = smp[:len(ids)]
+		h.db.Read(ids, smp)
+		for k, i := range ids {
+			h.encode(i, smp[k])
+		}
+		h.updates.Add(uint64(len(ids)))
+		h.mu.Lock()
+		for c := range h.clients {
+			c.offer(ids)
+		}
+		h.mu.Unlock()
+	}
+}
+
+// encode stores tag i's fragment: {"name":..,"value":..,"quality":..,"ts":..}.
+func (h *Hub) encode(i int, s hmi.Sample) {
+	b := make([]byte, 0, 96)
+	b = append(b, `{"name":`...)
+	b = strconv.AppendQuote(b, h.db.Def(i).Name)
+	b = append(b, `,"value":`...)
+	b = s.Value.AppendJSON(b)
+	b = append(b, `,"quality":"`...)
+	b = append(b, s.Quality.String()...)
+	b = append(b, '"')
+	if s.Reason != "" {
+		b = append(b, `,"reason":`...)
+		b = strconv.AppendQuote(b, s.Reason)
+	}
+	b = append(b, `,"ts":`...)
+	var ts int64
+	if !s.TS.IsZero() {
+		ts = s.TS.UnixMilli()
+	}
+	b = strconv.AppendInt(b, ts, 10)
+	b = append(b, '}')
+	h.frag[i].Store(&b)
+}
+
+// appendTags appends a message of the given type holding ids' fragments.
+func (h *Hub) appendTags(b []byte, typ string, ids []int) []byte {
+	b = append(b, `{"type":"`...)
+	b = append(b, typ...)
+	b = append(b, `","tags":[`...)
+	for k, i := range ids {
+		if k > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, *h.frag[i].Load()...)
+	}
+	return append(b, "]}"...)
+}
+
+// SetAlarms publishes a new alarms message to every client.
+func (h *Hub) SetAlarms(msg []byte) {
+	h.alarms.Store(&msg)
+	h.mu.Lock()
+	for c := range h.clients {
+		c.alarmsDirty.Store(true)
+		c.poke()
+	}
+	h.mu.Unlock()
+}
+
+func (h *Hub) add(c *client) {
+	h.mu.Lock()
+	h.clients[c] = struct{}{}
+	h.mu.Unlock()
+}
+
+func (h *Hub) remove(c *client) {
+	h.mu.Lock()
+	delete(h.clients, c)
+	h.mu.Unlock()
+}
+
+// Clients is the number of connected websocket clients.
+func (h *Hub) Clients() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.clients)
+}
+
+// Stats for metrics.
+type HubStats struct {
+	Clients int
+	Updates uint64
+	Pending int // tags pending over all clients
+}
+
+// Stats returns the hub's counters.
+func (h *Hub) Stats() HubStats {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	st := HubStats{Clients: len(h.clients), Updates: h.updates.Load()}
+	for c := range h.clients {
+		st.Pending += c.pending.Len()
+	}
+	return st
+}
+
+// match reports whether a tag name matches a subscription pattern: a name,
+// "*" for all, or a pattern with "*" wildcards such as "TIC101.*". Patterns
+// are checked by validPattern first, which bounds the backtracking.
+func match(pattern, name string) bool {
+	star := strings.IndexByte(pattern, '*')
+	if star < 0 {
+		return pattern == name
+	}
+	if !strings.HasPrefix(name, pattern[:star]) {
+		return false
+	}
+	rest, name := pattern[star+1:], name[star:]
+	for k := 0; k <= len(name); k++ {
+		if match(rest, name[k:]) {
+			return true
+		}
+	}
+	return false
+}
+
+// maxStars bounds the wildcards in one pattern.
+const maxStars = 3
+
+func validPattern(p string) bool {
+	return p != "" && len(p) <= 256 && strings.Count(p, "*") <= maxStars
+}
+
+// pingEvery and pongWait keep idle connections alive and find dead ones.
+const (
+	pingEvery = 20 * time.Second
+	pongWait  = 45 * time.Second
+)
