@@ -43,8 +43,9 @@ type Service struct {
 	opts Options
 	now  func() time.Time
 	// dummy is a hash compared against when the user does not exist, so
-	// that a login takes as long whether or not the name is known.
-	dummy []byte
+	// that a login takes as long whether or not the name is known. It is
+	// made on first need, not at start, which it would slow.
+	dummy func() []byte
 
 	mu       sync.Mutex
 	sessions map[string]*Session
@@ -58,7 +59,10 @@ func New(st *store.Store, opts Options) *Service {
 	if opts.Absolute <= 0 {
 		opts.Absolute = 12 * time.Hour
 	}
-	dummy, _ := bcrypt.GenerateFromPassword([]byte("not a password"), bcrypt.DefaultCost)
+	dummy := sync.OnceValue(func() []byte {
+		h, _ := bcrypt.GenerateFromPassword([]byte("not a password"), bcrypt.DefaultCost)
+		return h
+	})
 	return &Service{st: st, opts: opts, now: time.Now, dummy: dummy, sessions: map[string]*Session{}}
 }
 
@@ -87,7 +91,7 @@ func (s *Service) AddUser(ctx context.Context, name string, role hmi.Role, passw
 func (s *Service) Login(ctx context.Context, user, password string) (*Session, error) {
 	u, err := s.st.User(ctx, user)
 	if errors.Is(err, store.ErrNotFound) {
-		bcrypt.CompareHashAndPassword(s.dummy, []byte(password))
+		bcrypt.CompareHashAndPassword(s.dummy(), []byte(password))
 		return nil, ErrBadCredentials
 	}
 	if err != nil {
@@ -141,4 +145,30 @@ func (s *Service) sweepLocked(now time.Time) {
 			delete(s.sessions, k)
 		}
 	}
+}
+
+// DemoUsers returns the users of demo mode, whose passwords equal their
+// names: one per role.
+func DemoUsers() []hmi.Role {
+	return []hmi.Role{hmi.RoleViewer, hmi.RoleOperator, hmi.RoleEngineer, hmi.RoleAdmin}
+}
+
+// SeedDemoUsers creates the demo users where missing. Their passwords are
+// public (equal to the names), so they are hashed at bcrypt's minimum cost:
+// a slow hash would protect nothing and only slow the demo's start.
+func (s *Service) SeedDemoUsers(ctx context.Context) error {
+	for _, role := range DemoUsers() {
+		name := role.String()
+		if _, err := s.st.User(ctx, name); err == nil {
+			continue
+		}
+		h, err := bcrypt.GenerateFromPassword([]byte(name), bcrypt.MinCost)
+		if err != nil {
+			return fmt.Errorf("demo user %q: %w", name, err)
+		}
+		if err := s.st.PutUser(ctx, store.User{Name: name, Role: role, Hash: string(h)}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

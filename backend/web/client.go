@@ -109,8 +109,7 @@ func (c *client) readLoop() {
 		tokens = min(msgRateBurst, tokens+now.Sub(last).Seconds()*msgRatePerSec)
 		last = now
 		if tokens < 1 {
-			c.conn.WriteControl(websocket.CloseMessage,
-				websocket.FormatCloseMessage(floodCloseCode, "too many messages"), time.Now().Add(time.Second))
+			c.closeFlooder()
 			return
 		}
 		tokens--
@@ -125,8 +124,8 @@ func (c *client) readLoop() {
 		}
 		switch m.Type {
 		case "subscribe", "unsubscribe":
-			if msg := c.subscribe(m.Type == "subscribe", m.Tags); msg != nil {
-				c.reply(msg)
+			if snap := c.subscribe(m.Type == "subscribe", m.Tags); snap != nil {
+				c.replyState(snap)
 			}
 		default:
 			c.reply(errorMsg(fmt.Sprintf("unknown message type %q (subscribe, unsubscribe)", m.Type)))
@@ -134,15 +133,31 @@ func (c *client) readLoop() {
 	}
 }
 
-// subscribe changes the subscription and returns the reply: a snapshot of
-// the newly subscribed tags, or an error.
+// closeFlooder tells a client that floods why it is dropped, and reads
+// (discarding) until it closes too or a second passes, so the close frame
+// is not lost to a reset of a connection with unread data.
+func (c *client) closeFlooder() {
+	deadline := time.Now().Add(time.Second)
+	c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(floodCloseCode, "too many messages"), deadline)
+	c.conn.SetReadDeadline(deadline)
+	for {
+		if _, _, err := c.conn.NextReader(); err != nil {
+			return
+		}
+	}
+}
+
+// subscribe changes the subscription, replies to errors, and returns a
+// snapshot of the newly subscribed tags (nil if none).
 func (c *client) subscribe(on bool, patterns []string) []byte {
 	if len(patterns) == 0 || len(patterns) > maxSubscribed {
-		return errorMsg(fmt.Sprintf("tags must list 1 to %d names or patterns", maxSubscribed))
+		c.reply(errorMsg(fmt.Sprintf("tags must list 1 to %d names or patterns", maxSubscribed)))
+		return nil
 	}
 	for _, p := range patterns {
 		if !validPattern(p) {
-			return errorMsg(fmt.Sprintf("bad tag pattern %q (a name, or up to %d \"*\" wildcards)", p, maxStars))
+			c.reply(errorMsg(fmt.Sprintf("bad tag pattern %q (a name, or up to %d \"*\" wildcards)", p, maxStars)))
+			return nil
 		}
 	}
 	db := c.hub.db
@@ -176,7 +191,7 @@ func (c *client) subscribe(on bool, patterns []string) []byte {
 	if len(unknown) > 0 {
 		c.reply(errorMsg(fmt.Sprintf("no tag matches %q", unknown)))
 	}
-	if !on {
+	if !on || len(ids) == 0 {
 		return nil
 	}
 	c.alarmsDirty.Store(true)
@@ -184,9 +199,18 @@ func (c *client) subscribe(on bool, patterns []string) []byte {
 	return c.hub.appendTags(nil, "snapshot", ids)
 }
 
-// reply queues a control message; a client that does not read its replies
-// is closed rather than queued without bound.
+// reply queues an error reply. When the queue is full the reply is
+// dropped: the client is not reading, and errors are advice, not state.
 func (c *client) reply(msg []byte) {
+	select {
+	case c.ctrl <- msg:
+	default:
+	}
+}
+
+// replyState queues a snapshot. A client that lets snapshots pile up does
+// not read at all, and is closed rather than queued without bound.
+func (c *client) replyState(msg []byte) {
 	select {
 	case c.ctrl <- msg:
 	default:

@@ -1,0 +1,268 @@
+// Package engine is edgehmi's composition root: it builds the store, tag
+// database, drivers and pollers, alarms, loops, API and web server from a
+// project, runs them, and stops them in order.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/edgehmi/edgehmi/backend/api"
+	"github.com/edgehmi/edgehmi/backend/auth"
+	"github.com/edgehmi/edgehmi/backend/config"
+	"github.com/edgehmi/edgehmi/backend/control"
+	"github.com/edgehmi/edgehmi/backend/driver"
+	"github.com/edgehmi/edgehmi/backend/driver/modbus"
+	"github.com/edgehmi/edgehmi/backend/driver/opcua"
+	"github.com/edgehmi/edgehmi/backend/hmi"
+	"github.com/edgehmi/edgehmi/backend/poll"
+	"github.com/edgehmi/edgehmi/backend/sim"
+	"github.com/edgehmi/edgehmi/backend/store"
+	"github.com/edgehmi/edgehmi/backend/tags"
+	"github.com/edgehmi/edgehmi/backend/web"
+)
+
+// Drivers returns the registry of every driver edgehmi has.
+func Drivers() *driver.Registry {
+	return driver.NewRegistry(modbus.Kind(), opcua.Kind())
+}
+
+// Options configure an engine.
+type Options struct {
+	Project *config.Project
+	DataDir string
+	// Listen overrides the project's server.listen when set.
+	Listen string
+	// Demo starts the built-in plant on loopback, points the project's
+	// Modbus and OPC UA devices at it, and creates the demo users.
+	Demo    bool
+	Version string
+	Static  fs.FS // the built frontend
+	Log     *slog.Logger
+}
+
+// Engine is one running project.
+type Engine struct {
+	o      Options
+	log    *slog.Logger
+	store  *store.Store
+	db     *tags.DB
+	hub    *web.Hub
+	web    *web.Server
+	http   *http.Server
+	ln     net.Listener
+	sim    *sim.Sim
+	alarms *alarmRunner
+	loops  []*control.Loop
+	devs   map[string]*poll.Device
+	order  []*poll.Device
+
+	cancel    context.CancelFunc // stops everything but the store writer
+	stopStore context.CancelFunc
+	wg        sync.WaitGroup // everything but the store writer
+	storeDone chan struct{}
+	fatal     chan error
+	stopOnce  sync.Once
+	stopping  chan struct{}
+	started   time.Time
+}
+
+// Start builds and starts everything, and returns once the HTTP server
+// listens. On error nothing is left running.
+func Start(ctx context.Context, o Options) (_ *Engine, err error) {
+	e := &Engine{o: o, log: o.Log, devs: map[string]*poll.Device{}, fatal: make(chan error, 1),
+		stopping: make(chan struct{}), storeDone: make(chan struct{}), started: time.Now()}
+	if e.log == nil {
+		e.log = slog.Default()
+	}
+	p := o.Project
+	listen := p.Server.Listen
+	if o.Listen != "" {
+		listen = o.Listen
+	}
+	// Listen first: a port in use is the most common start failure, and
+	// finding it before opening anything else leaves nothing to undo.
+	if e.ln, err = net.Listen("tcp", listen); err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", listen, err)
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	e.cancel = cancel
+	defer func() {
+		if err != nil {
+			e.shutdown(context.Background())
+		}
+	}()
+
+	if e.store, err = store.Open(ctx, o.DataDir, e.log); err != nil {
+		return nil, err
+	}
+	storeCtx, stopStore := context.WithCancel(context.WithoutCancel(ctx))
+	e.stopStore = stopStore
+	go func() {
+		defer close(e.storeDone)
+		e.store.Run(storeCtx)
+	}()
+	e.store.Log(hmi.Event{Kind: hmi.EventSystem, Source: "edgehmi", Action: "start", Result: "ok",
+		Detail: fmt.Sprintf("version %s, project %q (%s), sha256 %s", o.Version, p.Name, p.File, p.Hash)})
+
+	au := auth.New(e.store, auth.Options{})
+	if o.Demo {
+		if e.sim, err = sim.Start(runCtx, sim.Options{ModbusAddr: "127.0.0.1:0", OPCUAAddr: "127.0.0.1:0", Logger: e.log}); err != nil {
+			return nil, fmt.Errorf("demo plant: %w", err)
+		}
+		p = pointAtSim(p, e.sim)
+		if err = au.SeedDemoUsers(ctx); err != nil {
+			return nil, err
+		}
+	}
+
+	e.db = tags.New(p.Tags)
+	reg := Drivers()
+	logEvent := e.store.Log
+	for _, dc := range p.Devices {
+		if dc.Disabled {
+			e.db.MarkBad(e.db.IDs(dc.Name), "device disabled in the project", time.Now())
+			continue
+		}
+		drv, err := reg.New(dc)
+		if err != nil {
+			return nil, err
+		}
+		d := poll.New(dc, drv, e.db, e.log, logEvent)
+		e.devs[dc.Name] = d
+		e.order = append(e.order, d)
+	}
+	e.hub = web.NewHub(e.db)
+	if e.alarms, err = newAlarmRunner(p.Alarms, e.db, e.store, e.hub, e.log); err != nil {
+		return nil, err
+	}
+	for _, lc := range p.Loops {
+		l, err := control.NewLoop(lc, e.db, e.writeTag, e.log)
+		if err != nil {
+			return nil, err
+		}
+		e.loops = append(e.loops, l)
+	}
+
+	svc := api.New(api.Info{Name: p.Name, Version: o.Version, Demo: o.Demo}, e.db, e.devs, e.store, au, e.alarms)
+	e.web = web.New(svc, e.hub, web.Options{Static: o.Static, Log: e.log, Health: e.health, Metrics: e.metrics})
+	e.http = e.web.HTTPServer()
+
+	for _, d := range e.order {
+		e.wg.Go(func() { d.Run(runCtx) })
+	}
+	e.wg.Go(func() { e.hub.Run(runCtx) })
+	e.wg.Go(func() { e.alarms.Run(runCtx) })
+	for _, l := range e.loops {
+		e.wg.Go(func() { l.Run(runCtx) })
+	}
+	e.wg.Go(func() {
+		if err := e.http.Serve(e.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			e.fatal <- fmt.Errorf("http server: %w", err)
+		}
+	})
+	e.log.Info("edgehmi started", "project", p.Name, "url", e.URL(), "devices", len(e.order),
+		"tags", e.db.Len(), "demo", o.Demo, "startup", time.Since(e.started).Round(time.Microsecond))
+	return e, nil
+}
+
+// pointAtSim returns a copy of the project whose Modbus and OPC UA devices
+// talk to the built-in plant.
+func pointAtSim(p *config.Project, s *sim.Sim) *config.Project {
+	cp := *p
+	cp.Devices = append([]config.Device(nil), p.Devices...)
+	host, port, _ := net.SplitHostPort(s.ModbusAddr())
+	portN, _ := strconv.Atoi(port)
+	for i := range cp.Devices {
+		switch cp.Devices[i].Driver {
+		case config.DriverModbusTCP:
+			cp.Devices[i].Host, cp.Devices[i].Port = host, portN
+		case config.DriverOPCUA:
+			cp.Devices[i].Endpoint = s.OPCUAEndpoint()
+		}
+	}
+	return &cp
+}
+
+// writeTag is the write path of the control loops: the tag database's
+// checks, then the device's poller.
+func (e *Engine) writeTag(ctx context.Context, tag int, v hmi.Value) error {
+	raw, err := e.db.ToRaw(tag, v)
+	if err != nil {
+		return err
+	}
+	d, ok := e.devs[e.db.Def(tag).Device]
+	if !ok {
+		return fmt.Errorf("tag %q: device %q is not running", e.db.Def(tag).Name, e.db.Def(tag).Device)
+	}
+	return d.Write(ctx, tag, raw)
+}
+
+// URL is where the HTTP server listens, e.g. "http://127.0.0.1:8080".
+func (e *Engine) URL() string { return "http://" + e.ln.Addr().String() }
+
+// Handler is the web handler (the desktop shell serves it in its window).
+func (e *Engine) Handler() http.Handler { return e.web.Handler() }
+
+// Fatal delivers an error that stops the engine from serving (e.g. the HTTP
+// server failed).
+func (e *Engine) Fatal() <-chan error { return e.fatal }
+
+func (e *Engine) health() []string {
+	select {
+	case <-e.stopping:
+		return []string{"shutting down"}
+	case <-e.storeDone:
+		return []string{"event log writer stopped"}
+	default:
+		return nil
+	}
+}
+
+// Stop stops everything in order: the HTTP server (graceful, bounded by
+// ctx), the pollers, hub, alarms and loops, then the event log writer after
+// it has committed every pending event, and closes the database.
+func (e *Engine) Stop(ctx context.Context) error {
+	var err error
+	e.stopOnce.Do(func() { err = e.shutdown(ctx) })
+	return err
+}
+
+func (e *Engine) shutdown(ctx context.Context) error {
+	close(e.stopping)
+	var errs []error
+	if e.http != nil {
+		if err := e.http.Shutdown(ctx); err != nil {
+			e.http.Close()
+		}
+	} else if e.ln != nil {
+		e.ln.Close()
+	}
+	if e.cancel != nil {
+		e.cancel()
+	}
+	e.wg.Wait()
+	if e.sim != nil {
+		if err := e.sim.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("demo plant: %w", err))
+		}
+	}
+	if e.store != nil {
+		e.store.Log(hmi.Event{Kind: hmi.EventSystem, Source: "edgehmi", Action: "stop", Result: "ok"})
+		e.stopStore()
+		<-e.storeDone
+		if err := e.store.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close database: %w", err))
+		}
+	}
+	e.log.Info("edgehmi stopped")
+	return errors.Join(errs...)
+}

@@ -1,0 +1,380 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/edgehmi/edgehmi/backend/alarm"
+	"github.com/edgehmi/edgehmi/backend/api"
+	"github.com/edgehmi/edgehmi/backend/auth"
+	"github.com/edgehmi/edgehmi/backend/config"
+	"github.com/edgehmi/edgehmi/backend/driver"
+	"github.com/edgehmi/edgehmi/backend/hmi"
+	"github.com/edgehmi/edgehmi/backend/poll"
+	"github.com/edgehmi/edgehmi/backend/store"
+	"github.com/edgehmi/edgehmi/backend/tags"
+)
+
+// memDriver is a device in memory: reads return what was written.
+type memDriver struct {
+	mu     sync.Mutex
+	vals   map[int]hmi.Value
+	points []driver.Point
+}
+
+func (m *memDriver) Connect(context.Context) error  { return nil }
+func (m *memDriver) Prepare(p []driver.Point) error { m.points = p; return nil }
+func (m *memDriver) Close() error                   { return nil }
+func (m *memDriver) Read(_ context.Context, out []driver.Reading) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, p := range m.points {
+		out[i] = driver.Reading{Index: p.Index, Sample: hmi.Sample{Value: m.vals[p.Index], Quality: hmi.Good, TS: time.Now()}}
+	}
+	return nil
+}
+func (m *memDriver) Write(_ context.Context, p driver.Point, v hmi.Value) error {
+	m.mu.Lock()
+	m.vals[p.Index] = v
+	m.mu.Unlock()
+	return nil
+}
+
+type noAlarms struct{}
+
+func (noAlarms) Alarms(bool) []alarm.Snapshot { return []alarm.Snapshot{} }
+
+type rig struct {
+	db  *tags.DB
+	hub *Hub
+	srv *httptest.Server
+	st  *store.Store
+}
+
+func ptr(f float64) *float64 { return &f }
+
+func newRig(t testing.TB, ntags int) *rig {
+	t.Helper()
+	defs := []config.Tag{
+		{Name: "TIC101.SP", Device: "dev", Type: "double", Writable: true, Low: ptr(20), High: ptr(110), Unit: "°C"},
+		{Name: "TIC101.PV", Device: "none", Type: "double"},
+	}
+	for i := len(defs); i < ntags; i++ {
+		defs = append(defs, config.Tag{Name: "X." + itoa(i), Device: "none", Type: "double"})
+	}
+	db := tags.New(defs)
+	st, err := store.Open(context.Background(), t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { st.Run(ctx) })
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	dev := poll.New(config.Device{Name: "dev", Scan: config.Duration{Duration: 10 * time.Millisecond}, Timeout: config.Duration{Duration: time.Second}},
+		&memDriver{vals: map[int]hmi.Value{0: hmi.Number(60), 1: hmi.Number(20)}}, db, log, st.Log)
+	wg.Go(func() { dev.Run(ctx) })
+	au := auth.New(st, auth.Options{})
+	if err := au.AddUser(context.Background(), "op", hmi.RoleOperator, "op-pass"); err != nil {
+		t.Fatal(err)
+	}
+	if err := au.AddUser(context.Background(), "view", hmi.RoleViewer, "view-pass"); err != nil {
+		t.Fatal(err)
+	}
+	svc := api.New(api.Info{Name: "test"}, db, map[string]*poll.Device{"dev": dev}, st, au, noAlarms{})
+	hub := NewHub(db)
+	wg.Go(func() { hub.Run(ctx) })
+	s := New(svc, hub, Options{Log: log, Health: func() []string { return nil }})
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(func() { srv.Close(); cancel(); wg.Wait(); st.Close() })
+	return &rig{db: db, hub: hub, srv: srv, st: st}
+}
+
+func itoa(i int) string { return string(hmi.Number(float64(i)).AppendJSON(nil)) }
+
+func (r *rig) dial(t testing.TB, origin string) *websocket.Conn {
+	t.Helper()
+	h := http.Header{}
+	if origin != "" {
+		h.Set("Origin", origin)
+	}
+	c, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(r.srv.URL, "http")+"/ws", h)
+	if err != nil {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		t.Fatalf("dial with origin %q: %v (status %d)", origin, err, status)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+type serverMsg struct {
+	Type  string `json:"type"`
+	Error string `json:"error"`
+	Tags  []struct {
+		Name    string          `json:"name"`
+		Value   json.RawMessage `json:"value"`
+		Quality string          `json:"quality"`
+		TS      int64           `json:"ts"`
+	} `json:"tags"`
+}
+
+// next reads messages until one of the given type arrives.
+func next(t testing.TB, c *websocket.Conn, typ string) serverMsg {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		_, data, err := c.ReadMessage()
+		if err != nil {
+			t.Fatalf("waiting for %q: %v", typ, err)
+		}
+		var m serverMsg
+		if err := json.Unmarshal(data, &m); err != nil {
+			t.Fatalf("server sent invalid JSON %q: %v", data, err)
+		}
+		if m.Type == typ {
+			return m
+		}
+	}
+}
+
+func send(t testing.TB, c *websocket.Conn, msg string) {
+	t.Helper()
+	if err := c.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func ingest(db *tags.DB, name string, v float64) {
+	i, ok := db.Lookup(name)
+	if !ok {
+		panic("no tag " + name)
+	}
+	db.Ingest([]driver.Reading{{Index: i, Sample: hmi.Sample{Value: hmi.Number(v), Quality: hmi.Good, TS: time.Now()}}}, nil)
+}
+
+func TestSubscribeSnapshotUpdate(t *testing.T) {
+	r := newRig(t, 10)
+	c := r.dial(t, "")
+	send(t, c, `{"type":"subscribe","tags":["TIC101.*"]}`)
+	snap := next(t, c, "snapshot")
+	if len(snap.Tags) != 2 || snap.Tags[0].Name != "TIC101.SP" {
+		t.Fatalf("snapshot = %+v, want the two TIC101 tags", snap)
+	}
+	ingest(r.db, "X.3", 5) // not subscribed
+	ingest(r.db, "TIC101.PV", 42.5)
+	up := next(t, c, "update")
+	if len(up.Tags) != 1 || up.Tags[0].Name != "TIC101.PV" || string(up.Tags[0].Value) != "42.5" || up.Tags[0].Quality != "good" {
+		t.Errorf("update = %+v, want only TIC101.PV = 42.5 good", up)
+	}
+}
+
+func TestMalformedMessagesGetErrorsAndKeepConnection(t *testing.T) {
+	r := newRig(t, 4)
+	c := r.dial(t, "")
+	for _, bad := range []string{`{"type":`, `[]`, `{"type":"dance"}`, `{"type":"subscribe","tags":[]}`, `{"type":"subscribe","tags":["*a*b*c*d"]}`} {
+		send(t, c, bad)
+		if m := next(t, c, "error"); m.Error == "" {
+			t.Errorf("%s: error message without text", bad)
+		}
+	}
+	if err := c.WriteMessage(websocket.BinaryMessage, []byte{1, 2}); err != nil {
+		t.Fatal(err)
+	}
+	next(t, c, "error")
+	send(t, c, `{"type":"subscribe","tags":["nope"]}`)
+	if m := next(t, c, "error"); !strings.Contains(m.Error, "nope") {
+		t.Errorf("unknown tag error %q does not name the pattern", m.Error)
+	}
+	send(t, c, `{"type":"subscribe","tags":["*"]}`)
+	if m := next(t, c, "snapshot"); len(m.Tags) != 4 {
+		t.Errorf("after errors, subscribe * gave %d tags, want 4", len(m.Tags))
+	}
+}
+
+func TestFloodingClientIsDropped(t *testing.T) {
+	r := newRig(t, 2)
+	c := r.dial(t, "")
+	for range 200 {
+		if c.WriteMessage(websocket.TextMessage, []byte(`{"type":"x"}`)) != nil {
+			break
+		}
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		if _, _, err := c.ReadMessage(); err != nil {
+			if !websocket.IsCloseError(err, websocket.ClosePolicyViolation) {
+				t.Errorf("flooder closed with %v, want policy violation", err)
+			}
+			return
+		}
+	}
+}
+
+func TestWebsocketOrigin(t *testing.T) {
+	r := newRig(t, 2)
+	r.dial(t, r.srv.URL)     // same origin
+	r.dial(t, DesktopOrigin) // the Wails window
+	r.dial(t, "")            // not a browser
+	for _, bad := range []string{"http://evil.example", "wails://evil", "null"} {
+		h := http.Header{"Origin": {bad}}
+		_, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(r.srv.URL, "http")+"/ws", h)
+		if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+			t.Errorf("origin %q: err %v, want 403", bad, err)
+		}
+	}
+}
+
+func TestSlowClientDoesNotBlockOthers(t *testing.T) {
+	r := newRig(t, 50)
+	slow := r.dial(t, "")
+	send(t, slow, `{"type":"subscribe","tags":["*"]}`) // and never reads again
+	fast := r.dial(t, "")
+	send(t, fast, `{"type":"subscribe","tags":["TIC101.PV"]}`)
+	next(t, fast, "snapshot")
+	// Flood changes: far more than any socket buffer holds for the slow one.
+	for n := range 20000 {
+		for _, name := range []string{"X.2", "X.3", "X.4"} {
+			ingest(r.db, name, float64(n))
+		}
+	}
+	ingest(r.db, "TIC101.PV", 99)
+	m := next(t, fast, "update")
+	if string(m.Tags[len(m.Tags)-1].Value) != "99" {
+		t.Errorf("fast client got %+v, want TIC101.PV 99", m)
+	}
+	if p := r.hub.Stats().Pending; p > r.db.Len() {
+		t.Errorf("pending updates %d exceed the tag count %d: not conflated", p, r.db.Len())
+	}
+}
+
+func post(t *testing.T, r *rig, path, body string, hdr map[string]string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", r.srv.URL+path, bytes.NewBufferString(body))
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	json.NewDecoder(resp.Body).Decode(&m)
+	return resp.StatusCode, m
+}
+
+func login(t *testing.T, r *rig, user, pw string) string {
+	code, m := post(t, r, "/api/v1/login", `{"user":"`+user+`","password":"`+pw+`"}`, nil)
+	if code != 200 {
+		t.Fatalf("login %s: %d %v", user, code, m)
+	}
+	return m["token"].(string)
+}
+
+func TestWriteAuthLimitsAndAudit(t *testing.T) {
+	r := newRig(t, 2)
+	// Wait for the first read so the old value is known.
+	deadline := time.Now().Add(2 * time.Second)
+	for s, _ := r.db.GetByName("TIC101.SP"); s.Quality != hmi.Good; s, _ = r.db.GetByName("TIC101.SP") {
+		if time.Now().After(deadline) {
+			t.Fatal("no first read")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	op := map[string]string{"Authorization": "Bearer " + login(t, r, "op", "op-pass")}
+	viewer := map[string]string{"Authorization": "Bearer " + login(t, r, "view", "view-pass")}
+	cases := []struct {
+		name, path, body string
+		hdr              map[string]string
+		want             int
+	}{
+		{"not logged in", "/api/v1/tags/TIC101.SP/write", `{"value":70}`, nil, 401},
+		{"viewer", "/api/v1/tags/TIC101.SP/write", `{"value":70}`, viewer, 403},
+		{"over limit", "/api/v1/tags/TIC101.SP/write", `{"value":500}`, op, 400},
+		{"wrong type", "/api/v1/tags/TIC101.SP/write", `{"value":"hot"}`, op, 400},
+		{"no value", "/api/v1/tags/TIC101.SP/write", `{"reason":"x"}`, op, 400},
+		{"unknown field", "/api/v1/tags/TIC101.SP/write", `{"value":70,"force":true}`, op, 400},
+		{"malformed", "/api/v1/tags/TIC101.SP/write", `{"value":`, op, 400},
+		{"too big", "/api/v1/tags/TIC101.SP/write", `{"value":70,"reason":"` + strings.Repeat("x", 70<<10) + `"}`, op, 400},
+		{"unknown tag", "/api/v1/tags/NOPE/write", `{"value":1}`, op, 404},
+		{"read-only", "/api/v1/tags/TIC101.PV/write", `{"value":1}`, op, 409},
+		{"cross-site", "/api/v1/tags/TIC101.SP/write", `{"value":70}`, map[string]string{"Authorization": op["Authorization"], "Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"}, 403},
+		{"bad login", "/api/v1/login", `{"user":"op","password":"nope"}`, nil, 401},
+	}
+	for _, c := range cases {
+		code, m := post(t, r, c.path, c.body, c.hdr)
+		if code != c.want {
+			t.Errorf("%s: status %d (%v), want %d", c.name, code, m, c.want)
+		}
+		if m["error"] == nil || m["error"] == "" {
+			t.Errorf("%s: no error sentence in %v", c.name, m)
+		}
+	}
+	code, m := post(t, r, "/api/v1/tags/TIC101.SP/write", `{"value":72.5,"reason":"recipe B"}`, op)
+	if code != 200 || m["value"] != 72.5 || m["quality"] != "good" {
+		t.Fatalf("write: %d %v, want 200 with read-back 72.5 good", code, m)
+	}
+	if err := r.st.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ev, _ := r.st.Events(context.Background(), store.EventQuery{Kind: hmi.EventAudit, Source: "TIC101.SP", Limit: 100})
+	var ok *hmi.Event
+	for i := range ev {
+		if ev[i].Result == "ok" {
+			ok = &ev[i]
+		}
+	}
+	if ok == nil || ok.User != "op" || ok.Old != "60" || ok.New != "72.5" || ok.Readback != "72.5" || ok.Reason != "recipe B" || ok.Address == "" {
+		t.Errorf("audit of the write = %+v", ok)
+	}
+	// Refused writes are audited too: not logged in, wrong role, over limit, wrong type, and the one that worked.
+	if len(ev) != 5 {
+		t.Errorf("%d audit entries for TIC101.SP, want 5: %+v", len(ev), ev)
+	}
+}
+
+func TestRESTReads(t *testing.T) {
+	r := newRig(t, 3)
+	for path, want := range map[string]int{"/healthz": 200, "/api/v1/tags": 200, "/api/v1/tags/TIC101.SP": 200,
+		"/api/v1/tags/nope": 404, "/api/v1/me": 401, "/api/v1/events?kind=audit": 200, "/api/v1/events?kind=x": 400,
+		"/api/v1/events?from=yesterday": 400, "/api/v1/nope": 404, "/metrics": 200} {
+		resp, err := http.Get(r.srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s = %d, want %d", path, resp.StatusCode, want)
+		}
+		if resp.Header.Get("X-Content-Type-Options") != "nosniff" || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+			t.Errorf("GET %s: security headers missing", path)
+		}
+	}
+}
+
+func TestMatch(t *testing.T) {
+	for _, c := range []struct {
+		p, n string
+		ok   bool
+	}{{"*", "a", true}, {"TIC101.*", "TIC101.PV", true}, {"TIC101.*", "TIC102.PV", false}, {"*.PV", "TIC101.PV", true},
+		{"T*1.*V", "TIC101.PV", true}, {"a", "a", true}, {"a", "ab", false}, {"a*", "a", true}, {"*b", "a", false}} {
+		if got := match(c.p, c.n); got != c.ok {
+			t.Errorf("match(%q, %q) = %v", c.p, c.n, got)
+		}
+	}
+}
