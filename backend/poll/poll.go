@@ -97,6 +97,9 @@ func New(dev config.Device, drv driver.Driver, db *tags.DB, log *slog.Logger, ev
 // Name is the device name.
 func (d *Device) Name() string { return d.cfg.Name }
 
+// Config is the device's configuration.
+func (d *Device) Config() config.Device { return d.cfg }
+
 // Stats returns the device's counters.
 func (d *Device) Stats() Stats {
 	d.stats.mu.Lock()

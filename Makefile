@@ -1,0 +1,80 @@
+# edgehmi: `make run` builds and starts the demo; `make test` runs every test.
+# Both install what they need first (Debian packages, npm packages).
+
+SHELL   := /bin/bash
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
+LISTEN  ?= 127.0.0.1:8080
+DATA    ?= ./data
+
+TEST_PACKAGES    := chromium xvfb xauth imagemagick
+DESKTOP_PACKAGES := libgtk-3-dev libwebkit2gtk-4.0-dev pkg-config gcc
+
+FRONTEND_SRC := $(shell find frontend/src frontend/index.html frontend/vite.config.ts frontend/package.json -type f 2>/dev/null)
+
+.PHONY: all run build frontend test test-go test-frontend e2e desktop desktop-check bench cross lint clean
+
+all: build
+
+frontend/node_modules/.package-lock.json: frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+	@touch $@
+
+frontend/dist/index.html: frontend/node_modules/.package-lock.json $(FRONTEND_SRC)
+	cd frontend && npm run build
+
+frontend: frontend/dist/index.html
+
+bin/edgehmi: frontend/dist/index.html $(shell find . -name '*.go' -not -path './frontend/node_modules/*') go.mod go.sum examples/demo.yaml
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $@ .
+
+build: bin/edgehmi
+
+## run: build, then start the demo plant and the HMI on $(LISTEN)
+run: build
+	@echo "starting edgehmi demo; open the URL below (Ctrl-C stops it)"
+	./bin/edgehmi serve --demo --listen $(LISTEN) --data $(DATA)
+
+## test: every test: Go (vet, race), frontend (types, units), browser, desktop window
+test: build
+	./scripts/ensure-packages.sh $(TEST_PACKAGES) $(DESKTOP_PACKAGES)
+	$(MAKE) lint test-go test-frontend cross e2e desktop-check
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) vet -tags desktop,production ./...
+
+test-go:
+	$(GO) test -race -count=1 ./...
+
+test-frontend: frontend/node_modules/.package-lock.json
+	cd frontend && npm run check && npm test
+
+cross:
+	CGO_ENABLED=0 GOARCH=arm64 $(GO) build -trimpath -o /dev/null .
+	@echo "linux/arm64 cross-build ok"
+
+e2e: build
+	./scripts/ensure-packages.sh chromium
+	cd frontend && EDGEHMI_BIN=$(CURDIR)/bin/edgehmi npm run e2e
+
+## desktop: the Wails desktop app (needs Debian's GTK and WebKitGTK dev packages)
+desktop: frontend/dist/index.html
+	./scripts/ensure-packages.sh $(DESKTOP_PACKAGES)
+	CGO_ENABLED=1 $(GO) build -trimpath -tags desktop,production -ldflags "$(LDFLAGS)" -o bin/edgehmi-desktop .
+
+desktop-check: desktop
+	./scripts/ensure-packages.sh xvfb xauth imagemagick
+	./scripts/desktop-check.sh bin/edgehmi-desktop
+
+## bench: benchmarks and measurements (docs/benchmarks.md records them)
+bench: build
+	./scripts/bench.sh
+
+clean:
+	rm -rf bin frontend/node_modules frontend/e2e/out
+	find frontend/dist -mindepth 1 ! -name .gitkeep -delete 2>/dev/null || true
