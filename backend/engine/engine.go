@@ -206,6 +206,13 @@ func (e *Engine) writeTag(ctx context.Context, tag int, v hmi.Value) error {
 	return d.Write(ctx, tag, raw)
 }
 
+// Sim is the built-in plant in demo mode (nil otherwise), for fault
+// injection in tests.
+func (e *Engine) Sim() *sim.Sim { return e.sim }
+
+// Tags is the tag database.
+func (e *Engine) Tags() *tags.DB { return e.db }
+
 // URL is where the HTTP server listens, e.g. "http://127.0.0.1:8080".
 func (e *Engine) URL() string { return "http://" + e.ln.Addr().String() }
 
