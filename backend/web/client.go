@@ -126,6 +126,9 @@ func (c *client) readLoop() {
 		case "subscribe", "unsubscribe":
 			if snap := c.subscribe(m.Type == "subscribe", m.Tags); snap != nil {
 				c.replyState(snap)
+				// The current alarms follow every snapshot.
+				c.alarmsDirty.Store(true)
+				c.poke()
 			}
 		default:
 			c.reply(errorMsg(fmt.Sprintf("unknown message type %q (subscribe, unsubscribe)", m.Type)))
@@ -183,7 +186,7 @@ func (c *client) subscribe(on bool, patterns []string) []byte {
 				}
 			}
 		}
-		if n == 0 {
+		if n == 0 && p != "*" {
 			unknown = append(unknown, p)
 		}
 	}
@@ -191,11 +194,10 @@ func (c *client) subscribe(on bool, patterns []string) []byte {
 	if len(unknown) > 0 {
 		c.reply(errorMsg(fmt.Sprintf("no tag matches %q", unknown)))
 	}
-	if !on || len(ids) == 0 {
+	if !on {
 		return nil
 	}
-	c.alarmsDirty.Store(true)
-	c.poke()
+	// A snapshot even when empty: it tells the client it is subscribed.
 	return c.hub.appendTags(nil, "snapshot", ids)
 }
 

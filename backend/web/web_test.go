@@ -170,7 +170,15 @@ func TestSubscribeSnapshotUpdate(t *testing.T) {
 	r := newRig(t, 10)
 	c := r.dial(t, "")
 	send(t, c, `{"type":"subscribe","tags":["TIC101.*"]}`)
-	snap := next(t, c, "snapshot")
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var first serverMsg
+	if err := c.ReadJSON(&first); err != nil || first.Type != "snapshot" {
+		t.Fatalf("first message after subscribe = %+v, %v; want the snapshot", first, err)
+	}
+	if m := next(t, c, "alarms"); m.Type != "alarms" {
+		t.Fatal("no alarms message after the snapshot")
+	}
+	snap := first
 	if len(snap.Tags) != 2 || snap.Tags[0].Name != "TIC101.SP" {
 		t.Fatalf("snapshot = %+v, want the two TIC101 tags", snap)
 	}
@@ -198,6 +206,9 @@ func TestMalformedMessagesGetErrorsAndKeepConnection(t *testing.T) {
 	send(t, c, `{"type":"subscribe","tags":["nope"]}`)
 	if m := next(t, c, "error"); !strings.Contains(m.Error, "nope") {
 		t.Errorf("unknown tag error %q does not name the pattern", m.Error)
+	}
+	if m := next(t, c, "snapshot"); len(m.Tags) != 0 {
+		t.Errorf("snapshot for an unknown name holds %d tags", len(m.Tags))
 	}
 	send(t, c, `{"type":"subscribe","tags":["*"]}`)
 	if m := next(t, c, "snapshot"); len(m.Tags) != 4 {

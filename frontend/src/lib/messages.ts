@@ -1,0 +1,171 @@
+// Parsing and merging of websocket messages. Pure: no DOM, no Svelte, so the
+// rules can be unit tested and the store stays a thin reactive wrapper.
+
+import type { Alarm, AlarmState, Priority, Quality, ServerMessage, TagScalar, TagValue } from './types';
+
+export type ParseResult =
+  | { ok: true; msg: ServerMessage; /** entries dropped because they were malformed */ dropped: number }
+  | { ok: false; error: string };
+
+const QUALITIES: ReadonlySet<string> = new Set(['good', 'uncertain', 'bad']);
+const PRIORITIES: ReadonlySet<string> = new Set(['critical', 'high', 'medium', 'low']);
+const STATES: ReadonlySet<string> = new Set(['unacked', 'acked', 'rtn_unacked']);
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isScalar(v: unknown): v is TagScalar {
+  return v === null || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'string';
+}
+
+/** Validates one tag value; returns null when it cannot be used at all. */
+export function toTagValue(raw: unknown): TagValue | null {
+  if (!isObject(raw)) return null;
+  const { name, value, quality, reason, ts } = raw;
+  if (typeof name !== 'string' || name === '') return null;
+  if (!isScalar(value)) return null;
+  // An unknown or missing quality is not trusted: show it as bad.
+  const q: Quality = typeof quality === 'string' && QUALITIES.has(quality) ? (quality as Quality) : 'bad';
+  const out: TagValue = {
+    name,
+    value,
+    quality: q,
+    ts: typeof ts === 'number' && Number.isFinite(ts) ? ts : 0,
+  };
+  if (typeof reason === 'string' && reason !== '') out.reason = reason;
+  else if (q !== quality) out.reason = 'invalid quality from server';
+  return out;
+}
+
+export function toAlarm(raw: unknown): Alarm | null {
+  if (!isObject(raw)) return null;
+  const { name, tag, type, priority, state, active, message, area, value, since } = raw;
+  if (typeof name !== 'string' || name === '') return null;
+  if (typeof priority !== 'string' || !PRIORITIES.has(priority)) return null;
+  if (typeof state !== 'string' || !STATES.has(state)) return null;
+  return {
+    name,
+    tag: typeof tag === 'string' ? tag : '',
+    type: typeof type === 'string' ? type : '',
+    priority: priority as Priority,
+    state: state as AlarmState,
+    active: active === true,
+    message: typeof message === 'string' && message !== '' ? message : name,
+    area: typeof area === 'string' ? area : '',
+    value: isScalar(value) ? value : null,
+    since: typeof since === 'number' && Number.isFinite(since) ? since : 0,
+  };
+}
+
+function validList<T>(list: unknown, conv: (raw: unknown) => T | null): { items: T[]; dropped: number } | null {
+  if (!Array.isArray(list)) return null;
+  const items: T[] = [];
+  let dropped = 0;
+  for (const raw of list) {
+    const v = conv(raw);
+    if (v) items.push(v);
+    else dropped++;
+  }
+  return { items, dropped };
+}
+
+/** Parses one websocket frame. Never throws. */
+export function parseServerMessage(data: unknown): ParseResult {
+  let obj: unknown = data;
+  if (typeof data === 'string') {
+    try {
+      obj = JSON.parse(data);
+    } catch {
+      return { ok: false, error: 'message is not valid JSON' };
+    }
+  }
+  if (!isObject(obj)) return { ok: false, error: 'message is not a JSON object' };
+  switch (obj.type) {
+    case 'snapshot':
+    case 'update': {
+      const r = validList(obj.tags, toTagValue);
+      if (!r) return { ok: false, error: `${obj.type} message has no tags array` };
+      return { ok: true, msg: { type: obj.type, tags: r.items }, dropped: r.dropped };
+    }
+    case 'alarms': {
+      const r = validList(obj.alarms, toAlarm);
+      if (!r) return { ok: false, error: 'alarms message has no alarms array' };
+      return { ok: true, msg: { type: 'alarms', alarms: r.items }, dropped: r.dropped };
+    }
+    case 'error':
+      return {
+        ok: true,
+        msg: { type: 'error', error: typeof obj.error === 'string' ? obj.error : 'unknown error' },
+        dropped: 0,
+      };
+    default:
+      return { ok: false, error: `unknown message type ${JSON.stringify(obj.type ?? null)}` };
+  }
+}
+
+/**
+ * Collects tag values between two screen refreshes, keeping only the newest
+ * value per tag, so a burst of updates costs one render per tag at most.
+ */
+export class Conflator {
+  private pending = new Map<string, TagValue>();
+
+  push(values: readonly TagValue[]): void {
+    for (const v of values) {
+      const prev = this.pending.get(v.name);
+      // An older sample (out of order) never overwrites a newer one.
+      if (prev && v.ts !== 0 && prev.ts > v.ts) continue;
+      this.pending.set(v.name, v);
+    }
+  }
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  drain(): TagValue[] {
+    const out = [...this.pending.values()];
+    this.pending.clear();
+    return out;
+  }
+
+  clear(): void {
+    this.pending.clear();
+  }
+}
+
+/** Anything that holds a live value: plain objects in tests, reactive ones in the app. */
+export interface ValueHolder {
+  value: TagScalar;
+  quality: Quality;
+  reason?: string;
+  ts: number;
+}
+
+/**
+ * Merges values into a map keyed by tag name. Existing holders are mutated in
+ * place (only fields that changed are assigned, so fine-grained reactivity
+ * re-renders only what changed); unknown names are created with `create`.
+ * Returns the names that were added.
+ */
+export function mergeValues<T extends ValueHolder>(
+  map: Map<string, T>,
+  values: readonly TagValue[],
+  create: (v: TagValue) => T,
+): string[] {
+  const added: string[] = [];
+  for (const v of values) {
+    const cur = map.get(v.name);
+    if (!cur) {
+      map.set(v.name, create(v));
+      added.push(v.name);
+      continue;
+    }
+    if (!Object.is(cur.value, v.value)) cur.value = v.value;
+    if (cur.quality !== v.quality) cur.quality = v.quality;
+    if (cur.reason !== v.reason) cur.reason = v.reason;
+    if (cur.ts !== v.ts) cur.ts = v.ts;
+  }
+  return added;
+}

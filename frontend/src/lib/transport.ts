@@ -1,0 +1,322 @@
+// The one place that talks to the server: fetch for REST, WebSocket for live
+// data, and the Wails desktop binding for the engine's address. Nothing else
+// in the frontend touches fetch, WebSocket or window.go.
+
+import { Backoff } from './backoff';
+import { parseServerMessage } from './messages';
+import type { Info, ServerMessage, Session, TagInfo, TagScalar, WriteResult } from './types';
+
+declare global {
+  interface Window {
+    go?: { app?: { App?: { ServerURL?: (() => Promise<string> | string) | string } } };
+  }
+}
+
+/** An HTTP error with the server's sentence ({"error": "..."}) as message. */
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+  }
+}
+
+// Token from the last login, for shells that do not keep cookies. Memory only.
+let bearer: string | null = null;
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'The server rejected the request.',
+  401: 'Not logged in.',
+  403: 'Your role may not do this.',
+  404: 'Not found.',
+  409: 'Not possible in the current state.',
+  502: 'The device reported an error.',
+  503: 'The server is not ready.',
+  504: 'The device did not answer in time.',
+};
+
+async function request<T>(method: string, path: string, body?: unknown, timeoutMs = 15000): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (bearer) headers.Authorization = `Bearer ${bearer}`;
+  const ctrl = new AbortController();
+  const timer = setTimeout(() => ctrl.abort(), timeoutMs);
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method,
+      headers,
+      credentials: 'same-origin',
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: ctrl.signal,
+    });
+  } catch (e) {
+    const aborted = (e as Error)?.name === 'AbortError';
+    throw new ApiError(0, aborted ? 'The server did not answer in time.' : 'Cannot reach the server.');
+  } finally {
+    clearTimeout(timer);
+  }
+  let data: unknown = null;
+  const text = await res.text().catch(() => '');
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (!res.ok) {
+    const sentence =
+      data && typeof data === 'object' && typeof (data as { error?: unknown }).error === 'string'
+        ? (data as { error: string }).error
+        : STATUS_TEXT[res.status] ?? `The server answered ${res.status}.`;
+    throw new ApiError(res.status, sentence);
+  }
+  return data as T;
+}
+
+export const api = {
+  info(): Promise<Info> {
+    return request<Info>('GET', '/api/v1/info');
+  },
+
+  /** The logged-in user, or null when not logged in. */
+  async me(): Promise<Session | null> {
+    try {
+      return await request<Session>('GET', '/api/v1/me');
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) return null;
+      throw e;
+    }
+  },
+
+  async login(user: string, password: string): Promise<Session> {
+    const r = await request<Session & { token?: string }>('POST', '/api/v1/login', { user, password });
+    bearer = typeof r?.token === 'string' && r.token !== '' ? r.token : null;
+    return { user: r.user, role: r.role };
+  },
+
+  async logout(): Promise<void> {
+    try {
+      await request<unknown>('POST', '/api/v1/logout', {});
+    } finally {
+      bearer = null;
+    }
+  },
+
+  tags(): Promise<TagInfo[]> {
+    return request<TagInfo[]>('GET', '/api/v1/tags');
+  },
+
+  writeTag(name: string, value: TagScalar, reason = ''): Promise<WriteResult> {
+    return request<WriteResult>('POST', `/api/v1/tags/${encodeURIComponent(name)}/write`, { value, reason }, 20000);
+  },
+};
+
+// ---------------------------------------------------------------- websocket
+
+/**
+ * connecting: opening a socket; open: socket open, waiting for the snapshot;
+ * live: snapshot received, values are current; down: no socket, a retry is
+ * scheduled.
+ */
+export type LinkState = 'connecting' | 'open' | 'live' | 'down';
+
+export interface LiveHandlers {
+  onMessage(msg: ServerMessage): void;
+  onState(state: LinkState, detail: string): void;
+  /** A frame that could not be used, or an error message from the server. */
+  onProtocolError?(error: string): void;
+}
+
+export interface LiveOptions {
+  patterns?: string[];
+  backoff?: Backoff;
+  /** Give up on a socket that opened but sent no snapshot within this time. */
+  snapshotTimeoutMs?: number;
+}
+
+const CONNECTING = 0;
+const OPEN = 1;
+
+let serverBase: Promise<string | null> | null = null;
+
+/** The desktop shell's engine address (e.g. http://127.0.0.1:8080), or null in a browser. */
+function desktopBase(): Promise<string | null> {
+  if (!serverBase) {
+    serverBase = (async () => {
+      const f = typeof window === 'undefined' ? undefined : window.go?.app?.App?.ServerURL;
+      if (f === undefined) return null;
+      try {
+        const url = typeof f === 'function' ? await f() : f;
+        return typeof url === 'string' && url !== '' ? url : null;
+      } catch {
+        return null;
+      }
+    })();
+    // Ask again next time if the shell was not ready.
+    serverBase.then((v) => {
+      if (v === null) serverBase = null;
+    });
+  }
+  return serverBase;
+}
+
+/** The websocket URL for a base URL (http → ws, https → wss), or for this page. */
+export function websocketURL(base: string | null, loc?: { protocol: string; host: string }): string {
+  if (base) {
+    const u = new URL(base);
+    u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+    u.pathname = '/ws';
+    u.search = '';
+    u.hash = '';
+    return u.toString();
+  }
+  const l = loc ?? location;
+  return `${l.protocol === 'https:' ? 'wss:' : 'ws:'}//${l.host}/ws`;
+}
+
+export class LiveConnection {
+  private ws: WebSocket | null = null;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private snapshotTimer: ReturnType<typeof setTimeout> | null = null;
+  private running = false;
+  private patterns: string[];
+  private readonly backoff: Backoff;
+  private readonly snapshotTimeoutMs: number;
+  private generation = 0;
+
+  constructor(
+    private readonly handlers: LiveHandlers,
+    opts: LiveOptions = {},
+  ) {
+    this.patterns = opts.patterns ?? ['*'];
+    this.backoff = opts.backoff ?? new Backoff();
+    this.snapshotTimeoutMs = opts.snapshotTimeoutMs ?? 10000;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    globalThis.addEventListener?.('online', this.onOnline);
+    void this.connect();
+  }
+
+  stop(): void {
+    this.running = false;
+    globalThis.removeEventListener?.('online', this.onOnline);
+    this.generation++;
+    this.clearTimers();
+    this.ws?.close(1000, 'client stopped');
+    this.ws = null;
+  }
+
+  /** Drop the socket and connect again at once (e.g. after a login changed the session). */
+  restart(): void {
+    if (!this.running) return this.start();
+    this.generation++;
+    this.clearTimers();
+    this.ws?.close(1000, 'client restart');
+    this.ws = null;
+    this.backoff.reset();
+    void this.connect();
+  }
+
+  /** Changes the subscription; applies now if connected, and on every reconnect. */
+  setPatterns(patterns: string[]): void {
+    const removed = this.patterns.filter((p) => !patterns.includes(p));
+    const added = patterns.filter((p) => !this.patterns.includes(p));
+    this.patterns = [...patterns];
+    if (this.ws?.readyState === OPEN) {
+      if (removed.length) this.send({ type: 'unsubscribe', tags: removed });
+      if (added.length) this.send({ type: 'subscribe', tags: added });
+    }
+  }
+
+  private onOnline = (): void => {
+    if (this.running && !this.ws) {
+      this.clearTimers();
+      this.backoff.reset();
+      void this.connect();
+    }
+  };
+
+  private send(msg: unknown): void {
+    this.ws?.send(JSON.stringify(msg));
+  }
+
+  private clearTimers(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.snapshotTimer) clearTimeout(this.snapshotTimer);
+    this.retryTimer = this.snapshotTimer = null;
+  }
+
+  private async connect(): Promise<void> {
+    const gen = ++this.generation;
+    this.handlers.onState('connecting', this.backoff.attempts ? `attempt ${this.backoff.attempts + 1}` : '');
+    const url = websocketURL(await desktopBase());
+    if (gen !== this.generation || !this.running) return;
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(url);
+    } catch (e) {
+      this.lost(gen, (e as Error)?.message || 'cannot open websocket');
+      return;
+    }
+    this.ws = ws;
+    ws.onopen = () => {
+      if (gen !== this.generation) return;
+      this.handlers.onState('open', '');
+      if (this.patterns.length) this.send({ type: 'subscribe', tags: this.patterns });
+      this.snapshotTimer = setTimeout(() => {
+        if (gen !== this.generation) return;
+        this.handlers.onProtocolError?.('no snapshot from the server; reconnecting');
+        ws.close(4000, 'no snapshot');
+        this.lost(gen, 'no snapshot');
+      }, this.snapshotTimeoutMs);
+    };
+    ws.onmessage = (ev: MessageEvent) => {
+      if (gen !== this.generation) return;
+      const r = parseServerMessage(ev.data);
+      if (!r.ok) {
+        this.handlers.onProtocolError?.(r.error);
+        return;
+      }
+      if (r.dropped) this.handlers.onProtocolError?.(`${r.dropped} malformed entries ignored in ${r.msg.type}`);
+      if (r.msg.type === 'snapshot') {
+        if (this.snapshotTimer) clearTimeout(this.snapshotTimer);
+        this.snapshotTimer = null;
+        this.backoff.reset();
+        this.handlers.onMessage(r.msg);
+        this.handlers.onState('live', '');
+        return;
+      }
+      if (r.msg.type === 'error') this.handlers.onProtocolError?.(`server: ${r.msg.error}`);
+      this.handlers.onMessage(r.msg);
+    };
+    ws.onerror = () => {
+      // onclose follows; nothing to do here.
+    };
+    ws.onclose = (ev: CloseEvent) => {
+      this.lost(gen, ev.reason || `closed (${ev.code})`);
+    };
+  }
+
+  private lost(gen: number, detail: string): void {
+    if (gen !== this.generation || !this.running) return;
+    this.generation++;
+    this.clearTimers();
+    if (this.ws) {
+      this.ws.onopen = this.ws.onmessage = this.ws.onclose = this.ws.onerror = null;
+      if (this.ws.readyState === CONNECTING || this.ws.readyState === OPEN) this.ws.close();
+    }
+    this.ws = null;
+    const delay = this.backoff.next();
+    this.handlers.onState('down', detail);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (this.running) void this.connect();
+    }, delay);
+  }
+}

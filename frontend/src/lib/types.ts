@@ -1,0 +1,65 @@
+// Shapes of the server contract (docs: shared API.md, v1).
+
+export type Quality = 'good' | 'uncertain' | 'bad';
+export type TagScalar = number | boolean | string | null;
+
+/** One live value as the websocket sends it. */
+export interface TagValue {
+  name: string;
+  value: TagScalar;
+  quality: Quality;
+  reason?: string;
+  ts: number;
+}
+
+/** One tag as GET /api/v1/tags returns it: the value plus its definition. */
+export interface TagInfo extends TagValue {
+  unit: string;
+  writable: boolean;
+  low?: number;
+  high?: number;
+  description: string;
+  device: string;
+}
+
+export type Priority = 'critical' | 'high' | 'medium' | 'low';
+export type AlarmState = 'unacked' | 'acked' | 'rtn_unacked';
+
+export interface Alarm {
+  name: string;
+  tag: string;
+  type: string;
+  priority: Priority;
+  state: AlarmState;
+  active: boolean;
+  message: string;
+  area: string;
+  value: TagScalar;
+  since: number;
+}
+
+export type ServerMessage =
+  | { type: 'snapshot'; tags: TagValue[] }
+  | { type: 'update'; tags: TagValue[] }
+  | { type: 'alarms'; alarms: Alarm[] }
+  | { type: 'error'; error: string };
+
+export interface Info {
+  name: string;
+  version: string;
+  demo: boolean;
+}
+
+export type Role = 'viewer' | 'operator' | 'engineer' | 'admin';
+
+export interface Session {
+  user: string;
+  role: Role;
+}
+
+export interface WriteResult {
+  name: string;
+  value: TagScalar;
+  quality: Quality;
+  ts: number;
+}
