@@ -136,7 +136,7 @@ func Start(ctx context.Context, o Options) (_ *Engine, err error) {
 		if err != nil {
 			return nil, err
 		}
-		d := poll.New(dc, drv, e.db, e.log, logEvent)
+		d := poll.New(dc, drv, e.db.Points(dc.Name), e.db, e.log, logEvent)
 		e.devs[dc.Name] = d
 		e.order = append(e.order, d)
 	}

@@ -17,7 +17,6 @@ import (
 	"github.com/edgehmi/edgehmi/backend/config"
 	"github.com/edgehmi/edgehmi/backend/driver"
 	"github.com/edgehmi/edgehmi/backend/hmi"
-	"github.com/edgehmi/edgehmi/backend/tags"
 )
 
 // Backoff between reconnect attempts: it doubles from MinBackoff to
@@ -33,11 +32,18 @@ var ErrStopped = errors.New("device poller is not running")
 // EventSink receives device events (connect, disconnect).
 type EventSink func(hmi.Event)
 
+// Sink receives what a device's poller reads: the tag database. Ingest
+// returns the changed indexes in changed's storage, for reuse.
+type Sink interface {
+	Ingest(readings []driver.Reading, changed []int) []int
+	MarkBad(ids []int, reason string, ts time.Time)
+}
+
 // Device polls one device. Create it with New and start Run in a goroutine.
 type Device struct {
 	cfg    config.Device
 	drv    driver.Driver
-	db     *tags.DB
+	db     Sink
 	log    *slog.Logger
 	events EventSink
 
@@ -81,15 +87,14 @@ type Stats struct {
 	LastError  string        `json:"last_error,omitempty"`
 }
 
-// New prepares a poller for dev's tags in db. It does no I/O.
-func New(dev config.Device, drv driver.Driver, db *tags.DB, log *slog.Logger, events EventSink) *Device {
-	d := &Device{cfg: dev, drv: drv, db: db, log: log.With("device", dev.Name), events: events,
-		writes: make(chan writeReq), byTag: map[int]int{}}
-	d.ids = db.IDs(dev.Name)
-	for k, i := range d.ids {
-		t := db.Def(i)
-		d.points = append(d.points, driver.Point{Index: i, Tag: t.Name, Address: t.Address, Type: t.Type})
-		d.byTag[i] = k
+// New prepares a poller for dev's points, whose readings go to sink. It
+// does no I/O.
+func New(dev config.Device, drv driver.Driver, points []driver.Point, sink Sink, log *slog.Logger, events EventSink) *Device {
+	d := &Device{cfg: dev, drv: drv, db: sink, log: log.With("device", dev.Name), events: events,
+		writes: make(chan writeReq), byTag: map[int]int{}, points: points}
+	for k, p := range points {
+		d.ids = append(d.ids, p.Index)
+		d.byTag[p.Index] = k
 	}
 	return d
 }

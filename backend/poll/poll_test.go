@@ -74,8 +74,8 @@ func newRig(t *testing.T) *rig {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	sink := func(e hmi.Event) { r.mu.Lock(); r.events = append(r.events, e); r.mu.Unlock() }
-	r.da = New(dev("A"), r.a, r.db, log, sink)
-	r.db_ = New(dev("B"), r.b, r.db, log, sink)
+	r.da = New(dev("A"), r.a, r.db.Points("A"), r.db, log, sink)
+	r.db_ = New(dev("B"), r.b, r.db.Points("B"), r.db, log, sink)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { r.da.Run(ctx) })

@@ -256,6 +256,17 @@ func limits(d *config.Tag) string {
 // ToEng converts a raw value read back from the device for tag i.
 func (db *DB) ToEng(i int, raw hmi.Value) hmi.Value { return db.toEng(i, raw) }
 
+// Points returns the tags of one device as its driver reads them.
+func (db *DB) Points(device string) []driver.Point {
+	var ps []driver.Point
+	for i, d := range db.defs {
+		if d.Device == device {
+			ps = append(ps, driver.Point{Index: i, Tag: d.Name, Address: d.Address, Type: d.Type})
+		}
+	}
+	return ps
+}
+
 // IDs returns the indexes of the tags of one device, in definition order.
 func (db *DB) IDs(device string) []int {
 	var ids []int

@@ -83,7 +83,7 @@ func newRig(t testing.TB, ntags int) *rig {
 	wg.Go(func() { st.Run(ctx) })
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	dev := poll.New(config.Device{Name: "dev", Scan: config.Duration{Duration: 10 * time.Millisecond}, Timeout: config.Duration{Duration: time.Second}},
-		&memDriver{vals: map[int]hmi.Value{0: hmi.Number(60), 1: hmi.Number(20)}}, db, log, st.Log)
+		&memDriver{vals: map[int]hmi.Value{0: hmi.Number(60), 1: hmi.Number(20)}}, db.Points("dev"), db, log, st.Log)
 	wg.Go(func() { dev.Run(ctx) })
 	au := auth.New(st, auth.Options{})
 	if err := au.AddUser(context.Background(), "op", hmi.RoleOperator, "op-pass"); err != nil {
