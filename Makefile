@@ -10,7 +10,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.dat
 LISTEN  ?= 127.0.0.1:8080
 DATA    ?= ./data
 
-TEST_PACKAGES    := chromium xvfb xauth imagemagick
+TEST_PACKAGES    := chromium xvfb xauth imagemagick curl
 DESKTOP_PACKAGES := libgtk-3-dev libwebkit2gtk-4.0-dev pkg-config gcc
 
 FRONTEND_SRC := $(shell find frontend/src frontend/index.html frontend/vite.config.ts frontend/package.json -type f 2>/dev/null)
@@ -46,7 +46,7 @@ test: build
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	$(GO) vet -tags desktop,production ./...
+	$(GO) vet -tags desktop,production,webkit2_40 ./...
 
 test-go:
 	$(GO) test -race -count=1 ./...
@@ -65,7 +65,7 @@ e2e: build
 ## desktop: the Wails desktop app (needs Debian's GTK and WebKitGTK dev packages)
 desktop: frontend/dist/index.html
 	./scripts/ensure-packages.sh $(DESKTOP_PACKAGES)
-	CGO_ENABLED=1 $(GO) build -trimpath -tags desktop,production -ldflags "$(LDFLAGS)" -o bin/edgehmi-desktop .
+	CGO_ENABLED=1 $(GO) build -trimpath -tags desktop,production,webkit2_40 -ldflags "$(LDFLAGS)" -o bin/edgehmi-desktop .
 
 desktop-check: desktop
 	./scripts/ensure-packages.sh xvfb xauth imagemagick
