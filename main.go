@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	stdlog "log"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -111,6 +112,7 @@ func (f *serveFlags) options(stderr io.Writer) (engine.Options, error) {
 		return engine.Options{}, fmt.Errorf("--log-level %q: want debug, info, warn or error", f.logLevel)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	routeStdLog(log)
 	var p *config.Project
 	var err error
 	switch {
@@ -126,6 +128,21 @@ func (f *serveFlags) options(stderr io.Writer) (engine.Options, error) {
 	}
 	return engine.Options{Project: p, DataDir: f.data, Listen: f.listen, Demo: f.demo, Version: version,
 		Static: frontend.Dist(), Log: log}, nil
+}
+
+// routeStdLog sends what libraries print through the standard log package
+// (gopcua's server prints its start-up chatter there) to log at debug level,
+// so the process writes only structured lines.
+func routeStdLog(log *slog.Logger) {
+	stdlog.SetFlags(0)
+	stdlog.SetOutput(debugWriter{log})
+}
+
+type debugWriter struct{ log *slog.Logger }
+
+func (w debugWriter) Write(p []byte) (int, error) {
+	w.log.Debug(strings.TrimSpace(string(p)), "via", "log")
+	return len(p), nil
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -211,6 +228,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	routeStdLog(log)
 	s, err := sim.Start(ctx, sim.Options{ModbusAddr: *mb, OPCUAAddr: strings.TrimPrefix(*ua, "opc.tcp://"), Logger: log})
 	if err != nil {
 		fmt.Fprintln(stderr, "edgehmi sim:", err)
