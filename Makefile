@@ -50,6 +50,7 @@ lint:
 
 test-go:
 	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -tags desktop,production,webkit2_40 ./app/
 
 test-frontend: frontend/node_modules/.package-lock.json
 	cd frontend && npm run check && npm test
