@@ -152,22 +152,32 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	e, _, ok := f.start(ctx, "serving", stdout, stderr)
+	if !ok {
+		return 1
+	}
+	return waitAndStop(ctx, e, stderr)
+}
+
+// start loads the project, starts the engine and prints where it serves
+// (what tests and scripts wait for). Problems are printed; ok is false then.
+func (f *serveFlags) start(ctx context.Context, what string, stdout, stderr io.Writer) (*engine.Engine, engine.Options, bool) {
 	o, err := f.options(stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "edgehmi:", err)
-		return 1
+		return nil, o, false
 	}
 	e, err := engine.Start(ctx, o)
 	if err != nil {
 		fmt.Fprintln(stderr, "edgehmi:", err)
-		return 1
+		return nil, o, false
 	}
 	mode := ""
 	if f.demo {
 		mode = " (demo: log in as operator/operator)"
 	}
-	fmt.Fprintf(stdout, "edgehmi: serving %s/%s\n", e.URL(), mode)
-	return waitAndStop(ctx, e, stderr)
+	fmt.Fprintf(stdout, "edgehmi: %s %s/%s\n", what, e.URL(), mode)
+	return e, o, true
 }
 
 // waitAndStop runs until a signal or a fatal error, then stops the engine.

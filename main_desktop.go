@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/edgehmi/edgehmi/app"
-	"github.com/edgehmi/edgehmi/backend/engine"
 	"github.com/edgehmi/edgehmi/frontend"
 )
 
@@ -66,21 +65,10 @@ func desktop(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return desktopRemote(ctx, *remote, *kiosk, f.logLevel, stdout, stderr)
 	}
 
-	o, err := f.options(stderr)
-	if err != nil {
-		fmt.Fprintln(stderr, "edgehmi:", err)
+	e, o, ok := f.start(ctx, "engine serving", stdout, stderr)
+	if !ok {
 		return 1
 	}
-	e, err := engine.Start(ctx, o)
-	if err != nil {
-		fmt.Fprintln(stderr, "edgehmi:", err)
-		return 1
-	}
-	mode := ""
-	if f.demo {
-		mode = " (demo: log in as operator/operator)"
-	}
-	fmt.Fprintf(stdout, "edgehmi: engine serving %s/%s; window open\n", e.URL(), mode)
 
 	// The window closes on a signal (ctx) or when the engine fails.
 	wctx, cancel := context.WithCancelCause(ctx)
