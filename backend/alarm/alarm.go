@@ -154,9 +154,6 @@ func (s *State) UnmarshalText(b []byte) error {
 	return fmt.Errorf("state %q is not one of normal, unacked, acked, rtn_unacked", b)
 }
 
-// active reports whether the state is one of the active ones.
-func (s State) active() bool { return s == Unacked || s == Acked }
-
 // unacked reports whether the state waits for an acknowledgement.
 func (s State) unacked() bool { return s == Unacked || s == RTNUnacked }
 

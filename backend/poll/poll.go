@@ -51,8 +51,9 @@ type Device struct {
 	points []driver.Point // same order as ids
 	byTag  map[int]int    // tag index -> position in points
 
-	writes chan writeReq
-	stats  stats
+	writes  chan writeReq
+	stopped chan struct{} // closed when Run returns
+	stats   stats
 }
 
 type writeReq struct {
@@ -91,7 +92,7 @@ type Stats struct {
 // does no I/O.
 func New(dev config.Device, drv driver.Driver, points []driver.Point, sink Sink, log *slog.Logger, events EventSink) *Device {
 	d := &Device{cfg: dev, drv: drv, db: sink, log: log.With("device", dev.Name), events: events,
-		writes: make(chan writeReq), byTag: map[int]int{}, points: points}
+		writes: make(chan writeReq), stopped: make(chan struct{}), byTag: map[int]int{}, points: points}
 	for k, p := range points {
 		d.ids = append(d.ids, p.Index)
 		d.byTag[p.Index] = k
@@ -131,6 +132,8 @@ func (d *Device) Write(ctx context.Context, tag int, raw hmi.Value) error {
 	req := writeReq{ctx: ctx, point: d.points[k], value: raw, reply: make(chan error, 1)}
 	select {
 	case d.writes <- req:
+	case <-d.stopped:
+		return fmt.Errorf("write %s: device %q: %w", d.points[k].Tag, d.cfg.Name, ErrStopped)
 	case <-ctx.Done():
 		return fmt.Errorf("write %s: device %q is busy: %w", d.points[k].Tag, d.cfg.Name, driver.ErrTimeout)
 	}
@@ -145,6 +148,7 @@ func (d *Device) Write(ctx context.Context, tag int, raw hmi.Value) error {
 // Run polls until ctx ends, then closes the driver. It never returns early:
 // a failing device is retried with backoff.
 func (d *Device) Run(ctx context.Context) {
+	defer close(d.stopped)
 	defer d.drv.Close()
 	if len(d.points) == 0 {
 		d.idle(ctx)

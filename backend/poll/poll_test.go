@@ -160,3 +160,21 @@ func TestJitterBounds(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteAfterStopIsRefusedAtOnce(t *testing.T) {
+	db := tags.New([]config.Tag{{Name: "a1", Device: "A", Type: "uint16", Writable: true}})
+	d := New(config.Device{Name: "A", Scan: config.Duration{Duration: 10 * time.Millisecond}, Timeout: config.Duration{Duration: time.Second}},
+		&fakeDriver{}, db.Points("A"), db, slog.New(slog.NewTextHandler(io.Discard, nil)), func(hmi.Event) {})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	cancel()
+	<-done
+	start := time.Now()
+	if err := d.Write(context.Background(), 0, hmi.Number(1)); !errors.Is(err, ErrStopped) {
+		t.Errorf("write after stop: %v, want ErrStopped", err)
+	}
+	if time.Since(start) > 100*time.Millisecond {
+		t.Errorf("write after stop took %v", time.Since(start))
+	}
+}

@@ -68,9 +68,6 @@ func Open(ctx context.Context, dir string, log *slog.Logger) (*Store, error) {
 	return s, nil
 }
 
-// DB gives other stores in this package's children access; not for callers.
-func (s *Store) DB() *sql.DB { return s.db }
-
 // Close closes the database. Call it after Run has returned.
 func (s *Store) Close() error { return s.db.Close() }
 

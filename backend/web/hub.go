@@ -133,14 +133,7 @@ func (h *Hub) remove(c *client) {
 	h.mu.Unlock()
 }
 
-// Clients is the number of connected websocket clients.
-func (h *Hub) Clients() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.clients)
-}
-
-// Stats for metrics.
+// HubStats are the hub's counters, for metrics.
 type HubStats struct {
 	Clients int
 	Updates uint64

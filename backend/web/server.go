@@ -180,16 +180,28 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]string{"error": msg})
 }
 
-var statusOf = map[api.Code]int{
-	api.CodeInternal:        http.StatusInternalServerError,
-	api.CodeInvalid:         http.StatusBadRequest,
-	api.CodeUnauthenticated: http.StatusUnauthorized,
-	api.CodeForbidden:       http.StatusForbidden,
-	api.CodeNotFound:        http.StatusNotFound,
-	api.CodeConflict:        http.StatusConflict,
-	api.CodeUnavailable:     http.StatusBadGateway,
-	api.CodeTimeout:         http.StatusGatewayTimeout,
-	api.CodeTooMany:         http.StatusTooManyRequests,
+// status maps an API error code to its HTTP status.
+func status(c api.Code) int {
+	switch c {
+	case api.CodeInvalid:
+		return http.StatusBadRequest
+	case api.CodeUnauthenticated:
+		return http.StatusUnauthorized
+	case api.CodeForbidden:
+		return http.StatusForbidden
+	case api.CodeNotFound:
+		return http.StatusNotFound
+	case api.CodeConflict:
+		return http.StatusConflict
+	case api.CodeUnavailable:
+		return http.StatusBadGateway
+	case api.CodeTimeout:
+		return http.StatusGatewayTimeout
+	case api.CodeTooMany:
+		return http.StatusTooManyRequests
+	default:
+		return http.StatusInternalServerError
+	}
 }
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -197,7 +209,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if code == api.CodeInternal {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	writeError(w, statusOf[code], err.Error())
+	writeError(w, status(code), err.Error())
 }
 
 // decode reads a JSON body strictly into v.

@@ -110,7 +110,7 @@ func TestEncodeAccepts(t *testing.T) {
 		{typeInt16, hmi.Bool(true), []byte{0, 1}},
 		{typeInt16, hmi.String("-5"), []byte{0xFF, 0xFB}},
 		{typeUint32, hmi.String("4294967295"), []byte{0xFF, 0xFF, 0xFF, 0xFF}},
-		{typeInt16, hmi.Number(-0.0), []byte{0, 0}},
+		{typeInt16, hmi.Number(math.Copysign(0, -1)), []byte{0, 0}},
 		{typeFloat32, hmi.String("2.5"), []byte{0x40, 0x20, 0, 0}},
 	}
 	for _, tt := range tests {
