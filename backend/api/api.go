@@ -75,6 +75,9 @@ type Info struct {
 	Name    string `json:"name"`
 	Version string `json:"version"`
 	Demo    bool   `json:"demo"`
+	// UIIdleLogoutS logs the page out after this many seconds without
+	// input; 0 never does.
+	UIIdleLogoutS int `json:"ui_idle_logout_s"`
 }
 
 // Service is the API over one running project.
@@ -106,6 +109,7 @@ type TagView struct {
 	Writable    bool        `json:"writable"`
 	Low         *float64    `json:"low,omitempty"`
 	High        *float64    `json:"high,omitempty"`
+	WriteRole   string      `json:"write_role,omitempty"` // writable tags: the role a write needs
 	Description string      `json:"description"`
 	Device      string      `json:"device"`
 }
@@ -121,8 +125,12 @@ type TagDetail struct {
 
 func (s *Service) view(i int, smp hmi.Sample) TagView {
 	d := s.db.Def(i)
-	return TagView{Name: d.Name, Value: smp.Value, Quality: smp.Quality, Reason: smp.Reason, TS: unixMilli(smp.TS),
+	v := TagView{Name: d.Name, Value: smp.Value, Quality: smp.Quality, Reason: smp.Reason, TS: unixMilli(smp.TS),
 		Unit: d.Unit, Writable: d.Writable, Low: d.Low, High: d.High, Description: d.Description, Device: d.Device}
+	if d.Writable {
+		v.WriteRole = writeRole(d).String()
+	}
+	return v
 }
 
 func unixMilli(t time.Time) int64 {
@@ -154,8 +162,11 @@ func (s *Service) Tag(name string) (TagDetail, error) {
 // Alarms returns the current alarms (all, including normal ones, if all).
 func (s *Service) Alarms(all bool) []alarm.Snapshot { return s.alarms.Alarms(all) }
 
-// Events returns logged events, newest first.
-func (s *Service) Events(ctx context.Context, q store.EventQuery) ([]hmi.Event, error) {
+// Events returns logged events, newest first, to a logged-in user.
+func (s *Service) Events(ctx context.Context, who Principal, q store.EventQuery) ([]hmi.Event, error) {
+	if err := require(who, hmi.RoleViewer, "read the event log"); err != nil {
+		return nil, err
+	}
 	ev, err := s.store.Events(ctx, q)
 	if err != nil {
 		return nil, errorf(CodeInternal, err, "reading the event log failed: %v", err)
@@ -166,11 +177,17 @@ func (s *Service) Events(ctx context.Context, q store.EventQuery) ([]hmi.Event, 
 // Login checks credentials, starts a session and audits the attempt.
 func (s *Service) Login(ctx context.Context, user, password, addr string) (auth.Session, error) {
 	ev := hmi.Event{Kind: hmi.EventAudit, Source: "session", User: user, Address: addr, Action: "login", Result: "ok"}
-	sess, err := s.auth.Login(ctx, user, password)
+	sess, err := s.auth.Login(ctx, user, password, addr)
 	if err != nil {
 		ev.Result = err.Error()
 		s.store.Log(ev)
-		if errors.Is(err, auth.ErrBadCredentials) {
+		switch {
+		case errors.Is(err, auth.ErrTooManyFailures):
+			return auth.Session{}, errorf(CodeTooMany, err, "%v", err)
+		case errors.Is(err, auth.ErrBadCredentials):
+			if ok, herr := s.auth.HasAdmin(ctx); herr == nil && !ok && !s.info.Demo {
+				return auth.Session{}, errorf(CodeUnauthenticated, err, "%s", NoAdminHelp)
+			}
 			return auth.Session{}, errorf(CodeUnauthenticated, err, "wrong user name or password")
 		}
 		return auth.Session{}, errorf(CodeInternal, err, "login failed: %v", err)
@@ -179,9 +196,15 @@ func (s *Service) Login(ctx context.Context, user, password, addr string) (auth.
 	return *sess, nil
 }
 
+// NoAdminHelp tells how to create the first admin of a project.
+const NoAdminHelp = "no admin exists yet: create one with `edgehmi user add NAME --role admin --data DIR` (password on stdin)"
+
 // Session returns the principal of a live session id.
-func (s *Service) Session(id, addr string) (Principal, bool) {
-	sess, ok := s.auth.Session(id)
+func (s *Service) Session(ctx context.Context, id, addr string) (Principal, bool) {
+	if id == "" {
+		return Principal{Address: addr}, false
+	}
+	sess, ok := s.auth.Session(ctx, id)
 	if !ok {
 		return Principal{Address: addr}, false
 	}
@@ -228,6 +251,9 @@ func (s *Service) write(ctx context.Context, who Principal, name string, v hmi.V
 	i, ok := s.db.Lookup(name)
 	if !ok {
 		return TagView{}, errorf(CodeNotFound, tags.ErrUnknownTag, "there is no tag %q", name)
+	}
+	if need := writeRole(s.db.Def(i)); !who.Role.Allows(need) {
+		return TagView{}, errorf(CodeForbidden, nil, "%s may not write %s: it needs the %s role", who.User, name, need)
 	}
 	old := s.db.Get(i)
 	ev.Old = old.Value.Text()
@@ -285,6 +311,14 @@ func (s *Service) readBack(ctx context.Context, i int, want hmi.Value, watch *ta
 			buf = watch.Take(buf[:0])
 		}
 	}
+}
+
+// writeRole is the role a write of the tag needs (validated by config).
+func writeRole(d *config.Tag) hmi.Role {
+	if r, err := hmi.ParseRole(d.WriteRole); err == nil && r > hmi.RoleOperator {
+		return r
+	}
+	return hmi.RoleOperator
 }
 
 func agrees(got, want hmi.Value) bool {

@@ -29,12 +29,22 @@ type Session struct {
 	Role     hmi.Role
 	Created  time.Time
 	LastSeen time.Time
+	// checked is when the user was last read from the store: a user
+	// disabled or changed by another process (the user command) is seen
+	// within RecheckEvery.
+	checked time.Time
 }
+
+// RecheckEvery is how often a session's user is read again from the store.
+const RecheckEvery = 30 * time.Second
 
 // Options tune session lifetimes.
 type Options struct {
 	Idle     time.Duration // default 30 min
 	Absolute time.Duration // default 12 h
+	// Cost is the bcrypt cost of new password hashes (default
+	// bcrypt.DefaultCost, 10: about 50 ms a login on a gateway core).
+	Cost int
 }
 
 // Service logs users in and keeps their sessions.
@@ -46,6 +56,8 @@ type Service struct {
 	// that a login takes as long whether or not the name is known. It is
 	// made on first need, not at start, which it would slow.
 	dummy func() []byte
+
+	limit *limiter
 
 	mu       sync.Mutex
 	sessions map[string]*Session
@@ -59,51 +71,149 @@ func New(st *store.Store, opts Options) *Service {
 	if opts.Absolute <= 0 {
 		opts.Absolute = 12 * time.Hour
 	}
+	if opts.Cost == 0 {
+		opts.Cost = bcrypt.DefaultCost
+	}
 	dummy := sync.OnceValue(func() []byte {
 		h, _ := bcrypt.GenerateFromPassword([]byte("not a password"), bcrypt.DefaultCost)
 		return h
 	})
-	return &Service{st: st, opts: opts, now: time.Now, dummy: dummy, sessions: map[string]*Session{}}
+	return &Service{st: st, opts: opts, now: time.Now, dummy: dummy, limit: newLimiter(), sessions: map[string]*Session{}}
 }
 
-// HashPassword hashes a password for storage.
-func HashPassword(password string) (string, error) {
-	if len(password) < 4 {
-		return "", errors.New("password too short (at least 4 characters)")
+// MinPassword is the shortest password accepted.
+const MinPassword = 6
+
+// hash hashes a password for storage.
+func (s *Service) hash(password string) (string, error) {
+	if len(password) < MinPassword {
+		return "", fmt.Errorf("password too short (at least %d characters)", MinPassword)
 	}
-	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	if len(password) > 72 {
+		return "", errors.New("password too long (at most 72 bytes)")
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(password), s.opts.Cost)
 	if err != nil {
 		return "", fmt.Errorf("hash password: %w", err)
 	}
 	return string(h), nil
 }
 
-// AddUser creates or replaces a user with a password and role.
+// ErrUserExists is returned by AddUser for a name already taken.
+var ErrUserExists = errors.New("user already exists")
+
+// AddUser creates a user with a password and role.
 func (s *Service) AddUser(ctx context.Context, name string, role hmi.Role, password string) error {
-	h, err := HashPassword(password)
+	if !validName(name) {
+		return fmt.Errorf("user name %q: use 1 to 64 letters, digits and . _ - @", name)
+	}
+	if role == hmi.RoleNone {
+		return fmt.Errorf("user %q: a role is needed (viewer, operator, engineer, admin)", name)
+	}
+	if _, err := s.st.User(ctx, name); err == nil {
+		return fmt.Errorf("user %q: %w", name, ErrUserExists)
+	}
+	h, err := s.hash(password)
 	if err != nil {
 		return fmt.Errorf("user %q: %w", name, err)
 	}
 	return s.st.PutUser(ctx, store.User{Name: name, Role: role, Hash: h})
 }
 
-// Login checks a user's password and starts a session.
-func (s *Service) Login(ctx context.Context, user, password string) (*Session, error) {
+// SetPassword replaces a user's password and ends their sessions.
+func (s *Service) SetPassword(ctx context.Context, name, password string) error {
+	u, err := s.st.User(ctx, name)
+	if err != nil {
+		return err
+	}
+	if u.Hash, err = s.hash(password); err != nil {
+		return fmt.Errorf("user %q: %w", name, err)
+	}
+	if err := s.st.PutUser(ctx, u); err != nil {
+		return err
+	}
+	s.endSessions(name)
+	return nil
+}
+
+// SetDisabled disables or enables a user; disabling ends their sessions.
+func (s *Service) SetDisabled(ctx context.Context, name string, disabled bool) error {
+	u, err := s.st.User(ctx, name)
+	if err != nil {
+		return err
+	}
+	u.Disabled = disabled
+	if err := s.st.PutUser(ctx, u); err != nil {
+		return err
+	}
+	if disabled {
+		s.endSessions(name)
+	}
+	return nil
+}
+
+// HasAdmin reports whether an enabled admin exists.
+func (s *Service) HasAdmin(ctx context.Context) (bool, error) {
+	us, err := s.st.Users(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, u := range us {
+		if u.Role == hmi.RoleAdmin && !u.Disabled {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func (s *Service) endSessions(user string) {
+	s.mu.Lock()
+	for id, sess := range s.sessions {
+		if sess.User == user {
+			delete(s.sessions, id)
+		}
+	}
+	s.mu.Unlock()
+}
+
+func validName(n string) bool {
+	if n == "" || len(n) > 64 {
+		return false
+	}
+	for _, r := range n {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-' || r == '@') {
+			return false
+		}
+	}
+	return true
+}
+
+// Login checks a user's password and starts a session. addr is the
+// client's address: failures are throttled per user name and per address
+// (a *RetryError while locked).
+func (s *Service) Login(ctx context.Context, user, password, addr string) (*Session, error) {
+	keys := []string{"user:" + user, "addr:" + addr}
+	if wait := s.limit.check(s.now(), keys...); wait > 0 {
+		return nil, &RetryError{After: wait}
+	}
 	u, err := s.st.User(ctx, user)
 	if errors.Is(err, store.ErrNotFound) {
 		bcrypt.CompareHashAndPassword(s.dummy(), []byte(password))
+		s.limit.fail(s.now(), keys...)
 		return nil, ErrBadCredentials
 	}
 	if err != nil {
 		return nil, err
 	}
 	if bcrypt.CompareHashAndPassword([]byte(u.Hash), []byte(password)) != nil || u.Disabled {
+		s.limit.fail(s.now(), keys...)
 		return nil, ErrBadCredentials
 	}
+	s.limit.succeed(keys[0])
 	var raw [32]byte
 	rand.Read(raw[:])
 	now := s.now()
-	sess := &Session{ID: base64.RawURLEncoding.EncodeToString(raw[:]), User: u.Name, Role: u.Role, Created: now, LastSeen: now}
+	sess := &Session{ID: base64.RawURLEncoding.EncodeToString(raw[:]), User: u.Name, Role: u.Role, Created: now, LastSeen: now, checked: now}
 	s.mu.Lock()
 	s.sweepLocked(now)
 	s.sessions[sess.ID] = sess
@@ -112,20 +222,38 @@ func (s *Service) Login(ctx context.Context, user, password string) (*Session, e
 }
 
 // Session returns the live session with the given id and marks it used.
-func (s *Service) Session(id string) (Session, bool) {
+func (s *Service) Session(ctx context.Context, id string) (Session, bool) {
 	now := s.now()
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	sess, ok := s.sessions[id]
 	if !ok {
+		s.mu.Unlock()
 		return Session{}, false
 	}
 	if s.expired(sess, now) {
 		delete(s.sessions, id)
+		s.mu.Unlock()
 		return Session{}, false
 	}
 	sess.LastSeen = now
-	return *sess, true
+	recheck := now.Sub(sess.checked) >= RecheckEvery
+	out := *sess
+	s.mu.Unlock()
+	if !recheck {
+		return out, true
+	}
+	u, err := s.st.User(ctx, out.User)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case errors.Is(err, store.ErrNotFound) || err == nil && u.Disabled:
+		delete(s.sessions, id)
+		return Session{}, false
+	case err == nil:
+		sess.Role, sess.checked = u.Role, now
+		out.Role = u.Role
+	}
+	return out, true // a store error keeps the session as it was
 }
 
 // Logout ends a session.

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/edgehmi/edgehmi/backend/hmi"
 	"github.com/edgehmi/edgehmi/backend/store"
 )
@@ -16,7 +18,7 @@ func TestLoginSessionsExpire(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	s := New(st, Options{Idle: time.Minute, Absolute: time.Hour})
+	s := New(st, Options{Idle: time.Minute, Absolute: time.Hour, Cost: bcrypt.MinCost})
 	now := time.Unix(1000, 0)
 	s.now = func() time.Time { return now }
 	ctx := context.Background()
@@ -24,11 +26,11 @@ func TestLoginSessionsExpire(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range []struct{ user, pw string }{{"op", "wrong"}, {"nobody", "secret1"}} {
-		if _, err := s.Login(ctx, c.user, c.pw); !errors.Is(err, ErrBadCredentials) {
+		if _, err := s.Login(ctx, c.user, c.pw, "10.0.0.9"); !errors.Is(err, ErrBadCredentials) {
 			t.Errorf("Login(%s,%s) err = %v, want ErrBadCredentials", c.user, c.pw, err)
 		}
 	}
-	sess, err := s.Login(ctx, "op", "secret1")
+	sess, err := s.Login(ctx, "op", "secret1", "10.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,25 +40,124 @@ func TestLoginSessionsExpire(t *testing.T) {
 	// Used every 50 s: stays alive past the idle time, until the absolute lifetime.
 	for now.Sub(sess.Created) < 59*time.Minute {
 		now = now.Add(50 * time.Second)
-		if _, ok := s.Session(sess.ID); !ok {
+		if _, ok := s.Session(ctx, sess.ID); !ok {
 			t.Fatalf("session expired after %v of use", now.Sub(sess.Created))
 		}
 	}
 	now = now.Add(2 * time.Minute)
-	if _, ok := s.Session(sess.ID); ok {
+	if _, ok := s.Session(ctx, sess.ID); ok {
 		t.Error("session alive past its absolute lifetime")
 	}
-	sess2, _ := s.Login(ctx, "op", "secret1")
+	sess2, _ := s.Login(ctx, "op", "secret1", "10.0.0.1")
 	now = now.Add(61 * time.Second)
-	if _, ok := s.Session(sess2.ID); ok {
+	if _, ok := s.Session(ctx, sess2.ID); ok {
 		t.Error("session alive past the idle time")
 	}
-	sess3, _ := s.Login(ctx, "op", "secret1")
+	sess3, _ := s.Login(ctx, "op", "secret1", "10.0.0.1")
 	s.Logout(sess3.ID)
-	if _, ok := s.Session(sess3.ID); ok {
+	if _, ok := s.Session(ctx, sess3.ID); ok {
 		t.Error("session alive after logout")
 	}
-	if _, err := HashPassword("abc"); err == nil {
+	if err := s.AddUser(ctx, "shorty", hmi.RoleViewer, "abc"); err == nil {
 		t.Error("accepted a 3-character password")
+	}
+}
+
+func newService(t *testing.T) (*Service, *time.Time) {
+	t.Helper()
+	st, err := store.Open(context.Background(), t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	s := New(st, Options{Cost: bcrypt.MinCost})
+	now := time.Unix(5000, 0)
+	s.now = func() time.Time { return now }
+	return s, &now
+}
+
+func TestLoginThrottling(t *testing.T) {
+	s, now := newService(t)
+	ctx := context.Background()
+	if err := s.AddUser(ctx, "op", hmi.RoleOperator, "secret1"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range MaxFailures {
+		if _, err := s.Login(ctx, "op", "bad", "10.0.0.1"); !errors.Is(err, ErrBadCredentials) {
+			t.Fatalf("failure %d: %v", i, err)
+		}
+	}
+	// Locked: even the right password is refused, with the wait.
+	_, err := s.Login(ctx, "op", "secret1", "10.0.0.2")
+	var re *RetryError
+	if !errors.As(err, &re) || !errors.Is(err, ErrTooManyFailures) || re.After != LockFirst {
+		t.Fatalf("locked login: %v, want a RetryError of %v", err, LockFirst)
+	}
+	// The address that failed is locked for other names too.
+	if _, err := s.Login(ctx, "someone", "x", "10.0.0.1"); !errors.Is(err, ErrTooManyFailures) {
+		t.Errorf("other user from the locked address: %v", err)
+	}
+	*now = now.Add(LockFirst + time.Second)
+	if _, err := s.Login(ctx, "op", "secret1", "10.0.0.2"); err != nil {
+		t.Fatalf("after the lock: %v", err)
+	}
+	// A second lock of the same address lasts twice as long.
+	for range MaxFailures {
+		s.Login(ctx, "nobody", "x", "10.0.0.1")
+	}
+	if _, err := s.Login(ctx, "nobody", "x", "10.0.0.1"); !errors.As(err, &re) || re.After != 2*LockFirst {
+		t.Errorf("second lock: %v, want %v", err, 2*LockFirst)
+	}
+	if re.Error() != "too many failed logins: try again in 120 s" {
+		t.Errorf("message %q", re.Error())
+	}
+}
+
+func TestUserChangesReachSessions(t *testing.T) {
+	s, now := newService(t)
+	ctx := context.Background()
+	if err := s.AddUser(ctx, "ann", hmi.RoleOperator, "pw-1234"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddUser(ctx, "ann", hmi.RoleOperator, "pw-1234"); !errors.Is(err, ErrUserExists) {
+		t.Errorf("second add: %v", err)
+	}
+	if err := s.AddUser(ctx, "bad name", hmi.RoleOperator, "pw-1234"); err == nil {
+		t.Error("accepted a name with a space")
+	}
+	sess, err := s.Login(ctx, "ann", "pw-1234", "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another process disables ann: the session ends within RecheckEvery.
+	u, _ := s.st.User(ctx, "ann")
+	u.Disabled = true
+	s.st.PutUser(ctx, u)
+	if _, ok := s.Session(ctx, sess.ID); !ok {
+		t.Fatal("session ended before the recheck interval")
+	}
+	*now = now.Add(RecheckEvery)
+	if _, ok := s.Session(ctx, sess.ID); ok {
+		t.Error("session of a disabled user still alive after the recheck")
+	}
+	if err := s.SetDisabled(ctx, "ann", false); err != nil {
+		t.Fatal(err)
+	}
+	sess, _ = s.Login(ctx, "ann", "pw-1234", "a")
+	if err := s.SetPassword(ctx, "ann", "new-pass"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.Session(ctx, sess.ID); ok {
+		t.Error("password change left the old session alive")
+	}
+	if _, err := s.Login(ctx, "ann", "pw-1234", "a"); !errors.Is(err, ErrBadCredentials) {
+		t.Error("old password still works")
+	}
+	if ok, _ := s.HasAdmin(ctx); ok {
+		t.Error("HasAdmin with no admin")
+	}
+	s.AddUser(ctx, "root", hmi.RoleAdmin, "pw-root")
+	if ok, _ := s.HasAdmin(ctx); !ok {
+		t.Error("HasAdmin false with an admin")
 	}
 }

@@ -172,11 +172,13 @@ func (s *Scale) Invert(eng float64) float64 {
 
 // Defaults for fields a project may leave out.
 const (
-	DefaultListen        = "127.0.0.1:8080"
-	DefaultScan          = time.Second
-	DefaultModbusTimeout = time.Second
-	DefaultOPCUATimeout  = 2 * time.Second
-	DefaultModbusPort    = 502
-	DefaultLoopPeriod    = time.Second
-	minPeriod            = 10 * time.Millisecond
+	DefaultListen          = "127.0.0.1:8080"
+	DefaultScan            = time.Second
+	DefaultModbusTimeout   = time.Second
+	DefaultOPCUATimeout    = 2 * time.Second
+	DefaultModbusPort      = 502
+	DefaultLoopPeriod      = time.Second
+	DefaultSessionIdle     = 30 * time.Minute
+	DefaultSessionLifetime = 12 * time.Hour
+	minPeriod              = 10 * time.Millisecond
 )

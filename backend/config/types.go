@@ -25,7 +25,28 @@ type Project struct {
 // Server holds the HTTP server settings.
 type Server struct {
 	// Listen is the address to serve on; the --listen flag overrides it.
+	// With TLS configured, this address serves only redirects to HTTPS.
 	Listen string `yaml:"listen"`
+	// TLS serves HTTPS; nil serves plain HTTP.
+	TLS *TLS `yaml:"tls"`
+	// SessionIdle ends a session after this long without a request
+	// (default 30m); SessionLifetime ends it in any case (default 12h).
+	SessionIdle     Duration `yaml:"session_idle"`
+	SessionLifetime Duration `yaml:"session_lifetime"`
+	// UIIdleLogout logs the page out after this long without input (panel
+	// PCs often want a short one); 0 never does.
+	UIIdleLogout Duration `yaml:"ui_idle_logout"`
+}
+
+// TLS configures HTTPS: a certificate and key in PEM files, or a
+// self-signed certificate that edgehmi makes on first run and keeps in the
+// data directory.
+type TLS struct {
+	// Listen is the HTTPS address, e.g. "0.0.0.0:8443".
+	Listen     string `yaml:"listen"`
+	Cert       string `yaml:"cert"`
+	Key        string `yaml:"key"`
+	SelfSigned bool   `yaml:"self_signed"`
 }
 
 // Device is one PLC or server the project talks to.
@@ -62,13 +83,15 @@ type Tag struct {
 	// Type is the data type at the address: bool, int16, uint16, int32,
 	// uint32, float32, float64 (Modbus), or bool, int32, float, double,
 	// string (OPC UA).
-	Type        string   `yaml:"type"`
-	Scale       *Scale   `yaml:"scale"`
-	Unit        string   `yaml:"unit"`
-	Low         *float64 `yaml:"low"`
-	High        *float64 `yaml:"high"`
-	Writable    bool     `yaml:"writable"`
-	Description string   `yaml:"description"`
+	Type     string   `yaml:"type"`
+	Scale    *Scale   `yaml:"scale"`
+	Unit     string   `yaml:"unit"`
+	Low      *float64 `yaml:"low"`
+	High     *float64 `yaml:"high"`
+	Writable bool     `yaml:"writable"`
+	// WriteRole is the role a write needs: operator (default), engineer or admin.
+	WriteRole   string `yaml:"write_role"`
+	Description string `yaml:"description"`
 	// Deadband: changes smaller than this (engineering units) are not
 	// published. 0 publishes every change.
 	Deadband float64 `yaml:"deadband"`

@@ -78,6 +78,37 @@ func (v *validator) validate() {
 	} else if _, _, err := net.SplitHostPort(p.Server.Listen); err != nil {
 		v.errorf("server.listen", "listen %q is not host:port", p.Server.Listen)
 	}
+	if t := p.Server.TLS; t != nil {
+		switch {
+		case t.Listen == "":
+			v.errorf("server.tls", "tls needs listen, the HTTPS address (e.g. 0.0.0.0:8443)")
+		case t.Listen == p.Server.Listen:
+			v.errorf("server.tls.listen", "tls listen %q is the same address as server.listen", t.Listen)
+		default:
+			if _, _, err := net.SplitHostPort(t.Listen); err != nil {
+				v.errorf("server.tls.listen", "listen %q is not host:port", t.Listen)
+			}
+		}
+		switch {
+		case t.SelfSigned && (t.Cert != "" || t.Key != ""):
+			v.errorf("server.tls.self_signed", "give either cert and key, or self_signed: true, not both")
+		case !t.SelfSigned && (t.Cert == "" || t.Key == ""):
+			v.errorf("server.tls", "tls needs cert and key files, or self_signed: true")
+		}
+	}
+	if !v.set("server.session_idle") {
+		p.Server.SessionIdle.Duration = DefaultSessionIdle
+	} else if p.Server.SessionIdle.Duration < time.Minute {
+		v.errorf("server.session_idle", "session_idle %s is too short (at least 1m)", p.Server.SessionIdle.Duration)
+	}
+	if !v.set("server.session_lifetime") {
+		p.Server.SessionLifetime.Duration = DefaultSessionLifetime
+	} else if p.Server.SessionLifetime.Duration < p.Server.SessionIdle.Duration {
+		v.errorf("server.session_lifetime", "session_lifetime %s is shorter than session_idle %s", p.Server.SessionLifetime.Duration, p.Server.SessionIdle.Duration)
+	}
+	if d := p.Server.UIIdleLogout.Duration; d != 0 && d < 30*time.Second {
+		v.errorf("server.ui_idle_logout", "ui_idle_logout %s is too short (at least 30s, or 0 for never)", d)
+	}
 	v.devices()
 	v.tags()
 	v.alarms()
@@ -193,6 +224,16 @@ func (v *validator) tags() {
 		}
 		if t.Deadband < 0 || math.IsNaN(t.Deadband) {
 			v.errorf(path+".deadband", "deadband must be 0 or more")
+		}
+		switch t.WriteRole {
+		case "":
+			t.WriteRole = "operator"
+		case "operator", "engineer", "admin":
+			if !t.Writable {
+				v.errorf(path+".write_role", "write_role is set but the tag is not writable")
+			}
+		default:
+			v.errorf(path+".write_role", "write_role %q is not one of: operator, engineer, admin", t.WriteRole)
 		}
 	}
 }

@@ -5,6 +5,7 @@ package engine
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -51,19 +52,24 @@ type Options struct {
 
 // Engine is one running project.
 type Engine struct {
-	o      Options
-	log    *slog.Logger
-	store  *store.Store
-	db     *tags.DB
-	hub    *web.Hub
-	web    *web.Server
-	http   *http.Server
-	ln     net.Listener
-	sim    *sim.Sim
-	alarms *alarmRunner
-	loops  []*control.Loop
-	devs   map[string]*poll.Device
-	order  []*poll.Device
+	o     Options
+	log   *slog.Logger
+	store *store.Store
+	db    *tags.DB
+	hub   *web.Hub
+	web   *web.Server
+	http  *http.Server
+	ln    net.Listener // the web server's address (HTTPS under TLS)
+	// redirect serves plain HTTP redirects to HTTPS on server.listen when
+	// TLS is configured (nil otherwise).
+	redirect   *http.Server
+	redirectLn net.Listener
+	secure     bool
+	sim        *sim.Sim
+	alarms     *alarmRunner
+	loops      []*control.Loop
+	devs       map[string]*poll.Device
+	order      []*poll.Device
 
 	cancel    context.CancelFunc // stops everything but the store writer
 	stopStore context.CancelFunc
@@ -90,8 +96,19 @@ func Start(ctx context.Context, o Options) (_ *Engine, err error) {
 	}
 	// Listen first: a port in use is the most common start failure, and
 	// finding it before opening anything else leaves nothing to undo.
-	if e.ln, err = net.Listen("tcp", listen); err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", listen, err)
+	webListen := listen
+	if p.Server.TLS != nil {
+		webListen = p.Server.TLS.Listen
+		e.secure = true
+		if e.redirectLn, err = net.Listen("tcp", listen); err != nil {
+			return nil, fmt.Errorf("listen on %s: %w", listen, err)
+		}
+	}
+	if e.ln, err = net.Listen("tcp", webListen); err != nil {
+		if e.redirectLn != nil {
+			e.redirectLn.Close()
+		}
+		return nil, fmt.Errorf("listen on %s: %w", webListen, err)
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	e.cancel = cancel
@@ -111,9 +128,17 @@ func Start(ctx context.Context, o Options) (_ *Engine, err error) {
 		e.store.Run(storeCtx)
 	}()
 	e.store.Log(hmi.Event{Kind: hmi.EventSystem, Source: "edgehmi", Action: "start", Result: "ok",
-		Detail: fmt.Sprintf("version %s, project %q (%s), sha256 %s", o.Version, p.Name, p.File, p.Hash)})
+		Detail: fmt.Sprintf("version %s, project %q", o.Version, p.Name)})
+	e.store.Log(hmi.Event{Kind: hmi.EventAudit, Source: p.File, User: "edgehmi", Address: "local", Action: "project.load",
+		New: p.Hash, Result: "ok", Detail: fmt.Sprintf("project %q, sha256 %s", p.Name, p.Hash)})
 
-	au := auth.New(e.store, auth.Options{})
+	var tlsConf *tls.Config
+	if p.Server.TLS != nil {
+		if tlsConf, err = tlsConfig(p.Server.TLS, o.DataDir); err != nil {
+			return nil, err
+		}
+	}
+	au := auth.New(e.store, auth.Options{Idle: p.Server.SessionIdle.Duration, Absolute: p.Server.SessionLifetime.Duration})
 	if o.Demo {
 		if e.sim, err = sim.Start(runCtx, sim.Options{ModbusAddr: "127.0.0.1:0", OPCUAAddr: "127.0.0.1:0", Logger: e.log}); err != nil {
 			return nil, fmt.Errorf("demo plant: %w", err)
@@ -122,6 +147,10 @@ func Start(ctx context.Context, o Options) (_ *Engine, err error) {
 		if err = au.SeedDemoUsers(ctx); err != nil {
 			return nil, err
 		}
+	} else if ok, err := au.HasAdmin(ctx); err != nil {
+		return nil, err
+	} else if !ok {
+		e.log.Warn("no users can log in, so nothing can be written: " + api.NoAdminHelp)
 	}
 
 	e.db = tags.New(p.Tags)
@@ -152,9 +181,11 @@ func Start(ctx context.Context, o Options) (_ *Engine, err error) {
 		e.loops = append(e.loops, l)
 	}
 
-	svc := api.New(api.Info{Name: p.Name, Version: o.Version, Demo: o.Demo}, e.db, e.devs, e.store, au, e.alarms)
-	e.web = web.New(svc, e.hub, web.Options{Static: o.Static, Log: e.log, Health: e.health, Metrics: e.metrics})
+	info := api.Info{Name: p.Name, Version: o.Version, Demo: o.Demo, UIIdleLogoutS: int(p.Server.UIIdleLogout.Seconds())}
+	svc := api.New(info, e.db, e.devs, e.store, au, e.alarms)
+	e.web = web.New(svc, e.hub, web.Options{Static: o.Static, Log: e.log, Health: e.health, Metrics: e.metrics, Secure: e.secure})
 	e.http = e.web.HTTPServer()
+	e.http.TLSConfig = tlsConf
 
 	for _, d := range e.order {
 		e.wg.Go(func() { d.Run(runCtx) })
@@ -165,10 +196,24 @@ func Start(ctx context.Context, o Options) (_ *Engine, err error) {
 		e.wg.Go(func() { l.Run(runCtx) })
 	}
 	e.wg.Go(func() {
-		if err := e.http.Serve(e.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			e.fatal <- fmt.Errorf("http server: %w", err)
+		serve := e.http.Serve
+		if tlsConf != nil {
+			serve = func(ln net.Listener) error { return e.http.ServeTLS(ln, "", "") }
+		}
+		if err := serve(e.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			e.failed(fmt.Errorf("http server: %w", err))
 		}
 	})
+	if e.redirectLn != nil {
+		_, port, _ := net.SplitHostPort(e.ln.Addr().String())
+		e.redirect = &http.Server{Handler: web.RedirectToHTTPS(port), ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second}
+		e.wg.Go(func() {
+			if err := e.redirect.Serve(e.redirectLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				e.failed(fmt.Errorf("http redirect server: %w", err))
+			}
+		})
+	}
 	e.log.Info("edgehmi started", "project", p.Name, "url", e.URL(), "devices", len(e.order),
 		"tags", e.db.Len(), "demo", o.Demo, "startup", time.Since(e.started).Round(time.Microsecond))
 	return e, nil
@@ -213,8 +258,23 @@ func (e *Engine) Sim() *sim.Sim { return e.sim }
 // Tags is the tag database.
 func (e *Engine) Tags() *tags.DB { return e.db }
 
-// URL is where the HTTP server listens, e.g. "http://127.0.0.1:8080".
-func (e *Engine) URL() string { return "http://" + e.ln.Addr().String() }
+// URL is where the web server listens, e.g. "http://127.0.0.1:8080", or
+// "https://…" under TLS.
+func (e *Engine) URL() string {
+	if e.secure {
+		return "https://" + e.ln.Addr().String()
+	}
+	return "http://" + e.ln.Addr().String()
+}
+
+// failed reports a fatal error once; later ones are logged.
+func (e *Engine) failed(err error) {
+	select {
+	case e.fatal <- err:
+	default:
+		e.log.Error("engine", "err", err)
+	}
+}
 
 // Handler is the web handler (the desktop shell serves it in its window).
 func (e *Engine) Handler() http.Handler { return e.web.Handler() }
@@ -252,6 +312,11 @@ func (e *Engine) shutdown(ctx context.Context) error {
 		}
 	} else if e.ln != nil {
 		e.ln.Close()
+	}
+	if e.redirect != nil {
+		e.redirect.Close()
+	} else if e.redirectLn != nil {
+		e.redirectLn.Close()
 	}
 	if e.cancel != nil {
 		e.cancel()

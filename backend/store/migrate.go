@@ -35,6 +35,13 @@ var migrations = []string{
 		disabled INTEGER NOT NULL DEFAULT 0,
 		created  INTEGER NOT NULL
 	);`,
+	// 2: the audit trail is append-only: its rows can be neither changed
+	// nor deleted, whatever a later retention job or a hand-run SQL does.
+	`CREATE TRIGGER audit_append_only_update BEFORE UPDATE ON events WHEN OLD.kind = 'audit'
+		BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+	CREATE TRIGGER audit_append_only_delete BEFORE DELETE ON events WHEN OLD.kind = 'audit'
+		BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+	CREATE INDEX events_source_ts ON events(source, ts);`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

@@ -163,6 +163,18 @@ func (s *Store) commit(ctx context.Context, batch []hmi.Event) {
 	s.mu.Unlock()
 }
 
+// Append commits one event now, without the writer: for short-lived
+// processes (the user command) that write while a server may be running.
+func (s *Store) Append(ctx context.Context, ev hmi.Event) error {
+	if ev.TS.IsZero() {
+		ev.TS = time.Now()
+	}
+	if err := s.insert(ctx, []hmi.Event{ev}); err != nil {
+		return fmt.Errorf("event log: %w", err)
+	}
+	return nil
+}
+
 func (s *Store) insert(ctx context.Context, batch []hmi.Event) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -211,6 +223,8 @@ type EventQuery struct {
 	From, To time.Time
 	Kind     hmi.EventKind
 	Source   string
+	User     string
+	Action   string
 	Limit    int // default 100, at most 10000
 }
 
@@ -230,9 +244,11 @@ func (s *Store) Events(ctx context.Context, q EventQuery) ([]hmi.Event, error) {
 		where = append(where, "kind = ?")
 		args = append(args, string(q.Kind))
 	}
-	if q.Source != "" {
-		where = append(where, "source = ?")
-		args = append(args, q.Source)
+	for _, f := range []struct{ col, val string }{{"source", q.Source}, {"user", q.User}, {"action", q.Action}} {
+		if f.val != "" {
+			where = append(where, f.col+" = ?")
+			args = append(args, f.val)
+		}
 	}
 	switch {
 	case q.Limit <= 0:

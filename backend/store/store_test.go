@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -139,4 +140,27 @@ func BenchmarkLog(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+}
+
+func TestAuditTrailIsAppendOnly(t *testing.T) {
+	s, _ := run(t, t.TempDir())
+	ctx := context.Background()
+	if err := s.Append(ctx, hmi.Event{Kind: hmi.EventAudit, Source: "TIC101.SP", User: "op", Action: "write", Old: "60", New: "70"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Append(ctx, hmi.Event{Kind: hmi.EventDevice, Source: "plc1", Action: "connect"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"UPDATE events SET new = '99' WHERE kind = 'audit'", "DELETE FROM events WHERE kind = 'audit'"} {
+		if _, err := s.db.Exec(q); err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("%s: err = %v, want append-only refusal", q, err)
+		}
+	}
+	if _, err := s.db.Exec("DELETE FROM events WHERE kind = 'device'"); err != nil {
+		t.Errorf("other events must stay deletable (retention): %v", err)
+	}
+	got, _ := s.Events(ctx, EventQuery{User: "op", Action: "write"})
+	if len(got) != 1 || got[0].New != "70" {
+		t.Errorf("audit row after tampering attempts = %+v", got)
+	}
 }

@@ -56,3 +56,27 @@ func (s *Store) PutUser(ctx context.Context, u User) error {
 	}
 	return nil
 }
+
+// Users returns every user, by name.
+func (s *Store) Users(ctx context.Context) ([]User, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT name, role, hash, disabled, created FROM users ORDER BY name")
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	defer rows.Close()
+	var out []User
+	for rows.Next() {
+		var u User
+		var role string
+		var created int64
+		if err := rows.Scan(&u.Name, &role, &u.Hash, &u.Disabled, &created); err != nil {
+			return nil, fmt.Errorf("list users: %w", err)
+		}
+		u.Created = time.UnixMilli(created)
+		if u.Role, err = hmi.ParseRole(role); err != nil {
+			return nil, fmt.Errorf("user %q: %w", u.Name, err)
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}

@@ -104,7 +104,8 @@ func (db *DB) Changes() uint64 {
 func (db *DB) Subscribe() *Set {
 	s := NewSet(len(db.defs))
 	db.mu.Lock()
-	db.subs = append(db.subs, s)
+	// Copy on write: notify iterates the old slice without the lock.
+	db.subs = append(slices.Clip(db.subs), s)
 	db.mu.Unlock()
 	return s
 }
@@ -112,7 +113,7 @@ func (db *DB) Subscribe() *Set {
 // Unsubscribe stops changes going to s.
 func (db *DB) Unsubscribe(s *Set) {
 	db.mu.Lock()
-	db.subs = slices.DeleteFunc(db.subs, func(x *Set) bool { return x == s })
+	db.subs = slices.DeleteFunc(slices.Clone(db.subs), func(x *Set) bool { return x == s })
 	db.mu.Unlock()
 }
 

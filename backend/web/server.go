@@ -4,6 +4,7 @@
 package web
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -97,7 +98,7 @@ func New(svc *api.Service, hub *Hub, o Options) *Server {
 	if o.Static != nil {
 		mux.Handle("/", spa(o.Static))
 	}
-	s.handler = securityHeaders(s.csrf.Handler(mux))
+	s.handler = securityHeaders(o.Secure, s.csrf.Handler(mux))
 	return s
 }
 
@@ -117,6 +118,19 @@ func (s *Server) HTTPServer() *http.Server {
 	}
 }
 
+// RedirectToHTTPS answers every request on the plain HTTP address with a
+// permanent redirect to the same path on httpsAddr's port.
+func RedirectToHTTPS(httpsPort string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(r.Host); err == nil {
+			host = h
+		}
+		target := "https://" + net.JoinHostPort(host, httpsPort) + r.URL.RequestURI()
+		http.Redirect(w, r, target, http.StatusPermanentRedirect)
+	})
+}
+
 // sameOrigin accepts a websocket upgrade from a page of this server (Origin
 // host equals Host), from the desktop window, or from a non-browser client
 // that sends no Origin.
@@ -132,9 +146,12 @@ func sameOrigin(r *http.Request) bool {
 	return ok && strings.EqualFold(o, r.Host)
 }
 
-func securityHeaders(next http.Handler) http.Handler {
+func securityHeaders(secure bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
+		if secure {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		h.Set("Content-Security-Policy", "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
@@ -254,7 +271,7 @@ func sessionID(r *http.Request) string {
 }
 
 func (s *Server) principal(r *http.Request) api.Principal {
-	who, _ := s.api.Session(sessionID(r), clientAddr(r))
+	who, _ := s.api.Session(r.Context(), sessionID(r), clientAddr(r))
 	return who
 }
 
@@ -383,13 +400,51 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "kind must be system, device, alarm or audit")
 		return
 	}
-	eq.Source = q.Get("source")
-	ev, err := s.api.Events(r.Context(), eq)
+	eq.Source, eq.User, eq.Action = q.Get("source"), q.Get("user"), q.Get("action")
+	format := q.Get("format")
+	if format != "" && format != "json" && format != "csv" {
+		writeError(w, http.StatusBadRequest, "format must be json or csv")
+		return
+	}
+	ev, err := s.api.Events(r.Context(), s.principal(r), eq)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	if format == "csv" {
+		writeEventsCSV(w, eq.Kind, ev)
+		return
+	}
 	writeJSON(w, http.StatusOK, ev)
+}
+
+// writeEventsCSV answers events as a CSV file, one row per event.
+func writeEventsCSV(w http.ResponseWriter, kind hmi.EventKind, ev []hmi.Event) {
+	name := "events"
+	if kind != "" {
+		name = string(kind)
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="edgehmi-%s-%s.csv"`, name, time.Now().UTC().Format("20060102-150405")))
+	w.Header().Set("Cache-Control", "no-store")
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"time", "kind", "user", "address", "action", "object", "old", "new", "readback", "reason", "result", "detail"})
+	for _, e := range ev {
+		cw.Write([]string{e.TS.UTC().Format(time.RFC3339Nano), string(e.Kind), csvSafe(e.User), csvSafe(e.Address), csvSafe(e.Action),
+			csvSafe(e.Source), csvSafe(e.Old), csvSafe(e.New), csvSafe(e.Readback), csvSafe(e.Reason), csvSafe(e.Result), csvSafe(e.Detail)})
+	}
+	cw.Flush()
+}
+
+// csvSafe defuses cells that a spreadsheet would run as a formula (an
+// operator's reason is free text).
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		if _, err := strconv.ParseFloat(s, 64); err != nil {
+			return "'" + s
+		}
+	}
+	return s
 }
 
 // parseTime reads Unix milliseconds or RFC 3339.

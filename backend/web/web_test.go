@@ -3,7 +3,9 @@ package web
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/edgehmi/edgehmi/backend/alarm"
 	"github.com/edgehmi/edgehmi/backend/api"
@@ -69,6 +72,7 @@ func newRig(t testing.TB, ntags int) *rig {
 	defs := []config.Tag{
 		{Name: "TIC101.SP", Device: "dev", Type: "double", Writable: true, Low: ptr(20), High: ptr(110), Unit: "°C"},
 		{Name: "TIC101.PV", Device: "none", Type: "double"},
+		{Name: "TIC101.KP", Device: "dev", Type: "double", Writable: true, WriteRole: "engineer"},
 	}
 	for i := len(defs); i < ntags; i++ {
 		defs = append(defs, config.Tag{Name: "X." + itoa(i), Device: "none", Type: "double"})
@@ -83,14 +87,13 @@ func newRig(t testing.TB, ntags int) *rig {
 	wg.Go(func() { st.Run(ctx) })
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	dev := poll.New(config.Device{Name: "dev", Scan: config.Duration{Duration: 10 * time.Millisecond}, Timeout: config.Duration{Duration: time.Second}},
-		&memDriver{vals: map[int]hmi.Value{0: hmi.Number(60), 1: hmi.Number(20)}}, db.Points("dev"), db, log, st.Log)
+		&memDriver{vals: map[int]hmi.Value{0: hmi.Number(60), 1: hmi.Number(20), 2: hmi.Number(1)}}, db.Points("dev"), db, log, st.Log)
 	wg.Go(func() { dev.Run(ctx) })
-	au := auth.New(st, auth.Options{})
-	if err := au.AddUser(context.Background(), "op", hmi.RoleOperator, "op-pass"); err != nil {
-		t.Fatal(err)
-	}
-	if err := au.AddUser(context.Background(), "view", hmi.RoleViewer, "view-pass"); err != nil {
-		t.Fatal(err)
+	au := auth.New(st, auth.Options{Cost: bcrypt.MinCost})
+	for name, role := range map[string]hmi.Role{"op": hmi.RoleOperator, "view": hmi.RoleViewer, "eng": hmi.RoleEngineer, "adm": hmi.RoleAdmin} {
+		if err := au.AddUser(context.Background(), name, role, name+"-pass"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	svc := api.New(api.Info{Name: "test"}, db, map[string]*poll.Device{"dev": dev}, st, au, noAlarms{})
 	hub := NewHub(db)
@@ -168,6 +171,7 @@ func ingest(db *tags.DB, name string, v float64) {
 
 func TestSubscribeSnapshotUpdate(t *testing.T) {
 	r := newRig(t, 10)
+	waitGood(t, r, "TIC101.KP") // the device's first read is in: no update of it will follow
 	c := r.dial(t, "")
 	send(t, c, `{"type":"subscribe","tags":["TIC101.*"]}`)
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -179,8 +183,8 @@ func TestSubscribeSnapshotUpdate(t *testing.T) {
 		t.Fatal("no alarms message after the snapshot")
 	}
 	snap := first
-	if len(snap.Tags) != 2 || snap.Tags[0].Name != "TIC101.SP" {
-		t.Fatalf("snapshot = %+v, want the two TIC101 tags", snap)
+	if len(snap.Tags) != 3 || snap.Tags[0].Name != "TIC101.SP" {
+		t.Fatalf("snapshot = %+v, want the three TIC101 tags", snap)
 	}
 	ingest(r.db, "X.3", 5) // not subscribed
 	ingest(r.db, "TIC101.PV", 42.5)
@@ -258,7 +262,7 @@ func TestSlowClientDoesNotBlockOthers(t *testing.T) {
 	next(t, fast, "snapshot")
 	// Flood changes: far more than any socket buffer holds for the slow one.
 	for n := range 20000 {
-		for _, name := range []string{"X.2", "X.3", "X.4"} {
+		for _, name := range []string{"X.3", "X.4", "X.5"} {
 			ingest(r.db, name, float64(n))
 		}
 	}
@@ -362,7 +366,7 @@ func TestWriteAuthLimitsAndAudit(t *testing.T) {
 func TestRESTReads(t *testing.T) {
 	r := newRig(t, 3)
 	for path, want := range map[string]int{"/healthz": 200, "/api/v1/tags": 200, "/api/v1/tags/TIC101.SP": 200,
-		"/api/v1/tags/nope": 404, "/api/v1/me": 401, "/api/v1/events?kind=audit": 200, "/api/v1/events?kind=x": 400,
+		"/api/v1/tags/nope": 404, "/api/v1/me": 401, "/api/v1/events?kind=audit": 401, "/api/v1/events?kind=x": 400,
 		"/api/v1/events?from=yesterday": 400, "/api/v1/nope": 404, "/metrics": 200} {
 		resp, err := http.Get(r.srv.URL + path)
 		if err != nil {
@@ -375,6 +379,114 @@ func TestRESTReads(t *testing.T) {
 		if resp.Header.Get("X-Content-Type-Options") != "nosniff" || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
 			t.Errorf("GET %s: security headers missing", path)
 		}
+	}
+}
+
+// TestPermissions goes through every mutating endpoint with every role:
+// 401 without a session, 403 with too low a role, 2xx otherwise.
+func TestPermissions(t *testing.T) {
+	r := newRig(t, 3)
+	waitGood(t, r, "TIC101.SP")
+	tokens := map[string]string{"none": ""}
+	for _, u := range []string{"view", "op", "eng", "adm"} {
+		tokens[u] = login(t, r, u, u+"-pass")
+	}
+	roles := []string{"none", "view", "op", "eng", "adm"}
+	cases := []struct {
+		path, body string
+		want       []int // by role, in the order of roles
+	}{
+		{"/api/v1/tags/TIC101.SP/write", `{"value":65}`, []int{401, 403, 200, 200, 200}},
+		{"/api/v1/tags/TIC101.KP/write", `{"value":2}`, []int{401, 403, 403, 200, 200}},
+		{"/api/v1/logout", ``, []int{200, 200, 200, 200, 200}},
+	}
+	for _, c := range cases {
+		for k, role := range roles {
+			hdr := map[string]string{}
+			if tokens[role] != "" {
+				hdr["Authorization"] = "Bearer " + tokens[role]
+			}
+			if c.path == "/api/v1/logout" {
+				// Log out a fresh session so the others stay valid.
+				if role != "none" {
+					hdr["Authorization"] = "Bearer " + login(t, r, role, role+"-pass")
+				}
+			}
+			code, m := post(t, r, c.path, c.body, hdr)
+			if code != c.want[k] {
+				t.Errorf("POST %s as %s: %d %v, want %d", c.path, role, code, m, c.want[k])
+			}
+		}
+	}
+	// GET endpoints that need a login.
+	for k, role := range roles {
+		req, _ := http.NewRequest("GET", r.srv.URL+"/api/v1/events?kind=audit", nil)
+		if tokens[role] != "" {
+			req.Header.Set("Authorization", "Bearer "+tokens[role])
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if want := []int{401, 200, 200, 200, 200}[k]; resp.StatusCode != want {
+			t.Errorf("GET events as %s: %d, want %d", role, resp.StatusCode, want)
+		}
+	}
+}
+
+func waitGood(t *testing.T, r *rig, tag string) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for s, _ := r.db.GetByName(tag); s.Quality != hmi.Good; s, _ = r.db.GetByName(tag) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never read", tag)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestLoginRateLimited(t *testing.T) {
+	r := newRig(t, 3)
+	for range 5 {
+		post(t, r, "/api/v1/login", `{"user":"op","password":"guess"}`, nil)
+	}
+	code, m := post(t, r, "/api/v1/login", `{"user":"op","password":"op-pass"}`, nil)
+	if code != http.StatusTooManyRequests || !strings.Contains(fmt.Sprint(m["error"]), "try again in") {
+		t.Errorf("6th login: %d %v, want 429 with a wait", code, m)
+	}
+	r.st.Flush(context.Background())
+	ev, _ := r.st.Events(context.Background(), store.EventQuery{Kind: hmi.EventAudit, Action: "login", User: "op"})
+	if len(ev) != 6 {
+		t.Errorf("%d login attempts audited, want 6 (5 failed, 1 refused)", len(ev))
+	}
+}
+
+func TestEventsCSV(t *testing.T) {
+	r := newRig(t, 3)
+	waitGood(t, r, "TIC101.SP")
+	tok := login(t, r, "op", "op-pass")
+	post(t, r, "/api/v1/tags/TIC101.SP/write", `{"value":70,"reason":"=cmd|' /C calc'!A0"}`, map[string]string{"Authorization": "Bearer " + tok})
+	r.st.Flush(context.Background())
+	req, _ := http.NewRequest("GET", r.srv.URL+"/api/v1/events?kind=audit&action=write&format=csv", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	rows, err := csv.NewReader(resp.Body).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Header.Get("Content-Type") != "text/csv; charset=utf-8" || !strings.Contains(resp.Header.Get("Content-Disposition"), "edgehmi-audit-") {
+		t.Errorf("headers: %v", resp.Header)
+	}
+	if len(rows) != 2 || rows[0][0] != "time" || rows[1][5] != "TIC101.SP" || rows[1][6] != "60" || rows[1][7] != "70" || rows[1][2] != "op" {
+		t.Fatalf("csv rows = %q", rows)
+	}
+	if reason := rows[1][9]; !strings.HasPrefix(reason, "'=") {
+		t.Errorf("formula in reason not defused: %q", reason)
 	}
 }
 
