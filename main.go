@@ -42,6 +42,7 @@ usage:
   edgehmi serve --demo [--listen ADDR] [--data DIR]          run the demo line against the built-in plant
   edgehmi check --config FILE                                validate a project file
   edgehmi sim [--modbus ADDR] [--opcua ADDR]                 run the demo plant alone
+  edgehmi user add|passwd|disable|enable|list ... [--data DIR]   manage users (see edgehmi user)
   edgehmi version                                            print version, commit and build date
 `
 
@@ -66,6 +67,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return check(rest, stdout, stderr)
 	case "sim":
 		return runSim(ctx, rest, stdout, stderr)
+	case "user":
+		return userCmd(ctx, rest, os.Stdin, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, versionLine())
 		return 0

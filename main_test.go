@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/edgehmi/edgehmi/backend/hmi"
+	"github.com/edgehmi/edgehmi/backend/store"
 )
 
 func TestCheck(t *testing.T) {
@@ -99,5 +102,61 @@ func TestUnknownCommandAndVersion(t *testing.T) {
 	}
 	if code := run(context.Background(), []string{"version"}, &out, &errb); code != 0 || !strings.HasPrefix(out.String(), "edgehmi ") {
 		t.Errorf("version: exit %d, %q", code, out.String())
+	}
+}
+
+func TestUserCommands(t *testing.T) {
+	data := t.TempDir()
+	cmd := func(stdin string, args ...string) (int, string, string) {
+		var out, errb bytes.Buffer
+		code := userCmd(context.Background(), append(args, "--data", data), strings.NewReader(stdin), &out, &errb)
+		return code, out.String(), errb.String()
+	}
+	if code, _, errs := cmd("", "list"); code != 0 || !strings.Contains(errs, "no users") {
+		t.Errorf("list of none: %d %q", code, errs)
+	}
+	if code, out, errs := cmd("s3cret-pw\n", "add", "ann", "--role", "admin"); code != 0 || !strings.Contains(out, `user "ann" added with role admin`) {
+		t.Fatalf("add: %d %q %q", code, out, errs)
+	}
+	for _, c := range []struct {
+		stdin string
+		args  []string
+		code  int
+		msg   string
+	}{
+		{"s3cret-pw\n", []string{"add", "ann", "--role", "admin"}, 1, "already exists"},
+		{"s3cret-pw\n", []string{"add", "bob", "--role", "boss"}, 2, "unknown role"},
+		{"", []string{"add", "bob", "--role", "viewer"}, 1, "no password on stdin"},
+		{"abc\n", []string{"add", "bob", "--role", "viewer"}, 1, "too short"},
+		{"", []string{"disable", "nobody"}, 1, "not found"},
+		{"", []string{"add"}, 2, "give the user's name"},
+	} {
+		if code, _, errs := cmd(c.stdin, c.args...); code != c.code || !strings.Contains(errs, c.msg) {
+			t.Errorf("user %v: exit %d %q, want %d and %q", c.args, code, errs, c.code, c.msg)
+		}
+	}
+	if code, _, errs := cmd("", "disable", "ann"); code != 0 {
+		t.Fatal(errs)
+	}
+	if code, _, errs := cmd("n3w-password\n", "passwd", "ann"); code != 0 {
+		t.Fatal(errs)
+	}
+	_, out, _ := cmd("", "list")
+	if !strings.Contains(out, "ann") || !strings.Contains(out, "admin") || !strings.Contains(out, "disabled") {
+		t.Errorf("list = %q", out)
+	}
+	// Every change, failed ones too, is in the audit trail.
+	st, err := store.Open(context.Background(), data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ev, _ := st.Events(context.Background(), store.EventQuery{Kind: hmi.EventAudit, Source: "user:ann"})
+	actions := map[string]int{}
+	for _, e := range ev {
+		actions[e.Action+"/"+map[bool]string{true: "ok", false: "error"}[e.Result == "ok"]]++
+	}
+	if actions["user.add/ok"] != 1 || actions["user.add/error"] != 1 || actions["user.disable/ok"] != 1 || actions["user.passwd/ok"] != 1 {
+		t.Errorf("audited user changes: %v", actions)
 	}
 }

@@ -82,7 +82,7 @@ func (v *validator) validate() {
 		switch {
 		case t.Listen == "":
 			v.errorf("server.tls", "tls needs listen, the HTTPS address (e.g. 0.0.0.0:8443)")
-		case t.Listen == p.Server.Listen:
+		case t.Listen == p.Server.Listen && !strings.HasSuffix(t.Listen, ":0"):
 			v.errorf("server.tls.listen", "tls listen %q is the same address as server.listen", t.Listen)
 		default:
 			if _, _, err := net.SplitHostPort(t.Listen); err != nil {

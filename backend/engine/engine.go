@@ -267,6 +267,15 @@ func (e *Engine) URL() string {
 	return "http://" + e.ln.Addr().String()
 }
 
+// RedirectAddr is the plain HTTP address that redirects to HTTPS under
+// TLS ("" without TLS).
+func (e *Engine) RedirectAddr() string {
+	if e.redirectLn == nil {
+		return ""
+	}
+	return e.redirectLn.Addr().String()
+}
+
 // failed reports a fatal error once; later ones are logged.
 func (e *Engine) failed(err error) {
 	select {

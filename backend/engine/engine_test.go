@@ -2,9 +2,15 @@ package engine
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -135,4 +141,48 @@ func TestPortInUse(t *testing.T) {
 		t.Fatal("started twice on one port")
 	}
 	t.Log(err)
+}
+
+func TestTLSSelfSigned(t *testing.T) {
+	p := demoProject(t)
+	p.Server.TLS = &config.TLS{Listen: "127.0.0.1:0", SelfSigned: true}
+	dir := t.TempDir()
+	e, err := Start(context.Background(), Options{Project: p, DataDir: dir, Listen: "127.0.0.1:0",
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Stop(context.Background())
+	if !strings.HasPrefix(e.URL(), "https://") {
+		t.Fatalf("URL %s is not https", e.URL())
+	}
+	pemBytes, err := os.ReadFile(filepath.Join(dir, SelfSignedCert))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(filepath.Join(dir, SelfSignedKey)); st.Mode().Perm() != 0o600 {
+		t.Errorf("key file mode %v, want 0600", st.Mode().Perm())
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pemBytes)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(e.URL() + "/healthz")
+	if err != nil {
+		t.Fatalf("https with the self-signed certificate as root: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Strict-Transport-Security") == "" {
+		t.Errorf("https healthz: %d, HSTS %q", resp.StatusCode, resp.Header.Get("Strict-Transport-Security"))
+	}
+	// Plain HTTP on server.listen redirects to the same path over HTTPS.
+	resp, err = client.Get("http://" + e.RedirectAddr() + "/api/v1/tags?x=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(e.URL(), "https://"))
+	if want := "https://127.0.0.1:" + port + "/api/v1/tags?x=1"; resp.StatusCode != http.StatusPermanentRedirect || resp.Header.Get("Location") != want {
+		t.Errorf("redirect: %d to %q, want 308 to %q", resp.StatusCode, resp.Header.Get("Location"), want)
+	}
 }

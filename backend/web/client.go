@@ -113,27 +113,42 @@ func (c *client) readLoop() {
 			return
 		}
 		tokens--
-		if typ != websocket.TextMessage {
-			c.reply(errorMsg("messages must be JSON text frames"))
+		m, problem := decodeClientMsg(typ, data)
+		if problem != "" {
+			c.reply(errorMsg(problem))
 			continue
 		}
-		var m clientMsg
-		if err := json.Unmarshal(data, &m); err != nil {
-			c.reply(errorMsg("malformed message: " + err.Error()))
-			continue
-		}
-		switch m.Type {
-		case "subscribe", "unsubscribe":
-			if snap := c.subscribe(m.Type == "subscribe", m.Tags); snap != nil {
-				c.replyState(snap)
-				// The current alarms follow every snapshot.
-				c.alarmsDirty.Store(true)
-				c.poke()
-			}
-		default:
-			c.reply(errorMsg(fmt.Sprintf("unknown message type %q (subscribe, unsubscribe)", m.Type)))
+		if snap := c.subscribe(m.Type == "subscribe", m.Tags); snap != nil {
+			c.replyState(snap)
+			// The current alarms follow every snapshot.
+			c.alarmsDirty.Store(true)
+			c.poke()
 		}
 	}
+}
+
+// decodeClientMsg decodes and checks one client message. It returns the
+// message, or a sentence saying what is wrong with it.
+func decodeClientMsg(typ int, data []byte) (clientMsg, string) {
+	var m clientMsg
+	if typ != websocket.TextMessage {
+		return m, "messages must be JSON text frames"
+	}
+	if err := json.Unmarshal(data, &m); err != nil {
+		return m, "malformed message: " + err.Error()
+	}
+	if m.Type != "subscribe" && m.Type != "unsubscribe" {
+		return m, fmt.Sprintf("unknown message type %q (subscribe, unsubscribe)", m.Type)
+	}
+	if len(m.Tags) == 0 || len(m.Tags) > maxSubscribed {
+		return m, fmt.Sprintf("tags must list 1 to %d names or patterns", maxSubscribed)
+	}
+	for _, p := range m.Tags {
+		if !validPattern(p) {
+			return m, fmt.Sprintf("bad tag pattern %q (a name, or up to %d \"*\" wildcards)", p, maxStars)
+		}
+	}
+	return m, ""
 }
 
 // closeFlooder tells a client that floods why it is dropped, and reads
@@ -150,19 +165,10 @@ func (c *client) closeFlooder() {
 	}
 }
 
-// subscribe changes the subscription, replies to errors, and returns a
-// snapshot of the newly subscribed tags (nil if none).
+// subscribe changes the subscription (patterns checked by
+// decodeClientMsg), replies about patterns that match nothing, and returns a
+// snapshot of the newly subscribed tags.
 func (c *client) subscribe(on bool, patterns []string) []byte {
-	if len(patterns) == 0 || len(patterns) > maxSubscribed {
-		c.reply(errorMsg(fmt.Sprintf("tags must list 1 to %d names or patterns", maxSubscribed)))
-		return nil
-	}
-	for _, p := range patterns {
-		if !validPattern(p) {
-			c.reply(errorMsg(fmt.Sprintf("bad tag pattern %q (a name, or up to %d \"*\" wildcards)", p, maxStars)))
-			return nil
-		}
-	}
 	db := c.hub.db
 	var ids []int
 	var unknown []string
