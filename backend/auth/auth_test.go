@@ -161,3 +161,24 @@ func TestUserChangesReachSessions(t *testing.T) {
 		t.Error("HasAdmin false with an admin")
 	}
 }
+
+// BenchmarkLogin measures a login at the production hash cost
+// (bcrypt.DefaultCost): the password check dominates.
+func BenchmarkLogin(b *testing.B) {
+	st, err := store.Open(context.Background(), b.TempDir(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	s := New(st, Options{})
+	ctx := context.Background()
+	if err := s.AddUser(ctx, "op", hmi.RoleOperator, "operator-pw"); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := s.Login(ctx, "op", "operator-pw", "10.0.0.1"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(bcrypt.DefaultCost), "bcrypt-cost")
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -163,4 +164,44 @@ func TestAuditTrailIsAppendOnly(t *testing.T) {
 	if len(got) != 1 || got[0].New != "70" {
 		t.Errorf("audit row after tampering attempts = %+v", got)
 	}
+}
+
+// BenchmarkAuditLatency measures what the audit trail adds to a write: the
+// Log call on the write path (the insert itself happens in the writer's
+// batch), while the writer commits a steady stream of other events.
+func BenchmarkAuditLatency(b *testing.B) {
+	s, _ := run(b, b.TempDir())
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() { // background load: 10,000 events/s
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				for range 10 {
+					s.Log(hmi.Event{Kind: hmi.EventDevice, Source: "plc1", Action: "poll"})
+				}
+			}
+		}
+	})
+	lat := make([]time.Duration, 0, b.N)
+	ev := hmi.Event{Kind: hmi.EventAudit, Source: "TIC101.SP", User: "operator", Address: "10.0.0.7", Action: "write", Old: "60", New: "75", Readback: "75", Result: "ok"}
+	for b.Loop() {
+		t0 := time.Now()
+		s.Log(ev)
+		lat = append(lat, time.Since(t0))
+		time.Sleep(100 * time.Microsecond)
+	}
+	close(stop)
+	wg.Wait()
+	if err := s.Flush(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1000, "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1000, "p99-µs")
+	b.ReportMetric(float64(lat[len(lat)-1].Nanoseconds())/1000, "max-µs")
 }
