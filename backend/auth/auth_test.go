@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"fmt"
 	"errors"
 	"testing"
 	"time"
@@ -93,23 +94,37 @@ func TestLoginThrottling(t *testing.T) {
 	if !errors.As(err, &re) || !errors.Is(err, ErrTooManyFailures) || re.After != LockFirst {
 		t.Fatalf("locked login: %v, want a RetryError of %v", err, LockFirst)
 	}
-	// The address that failed is locked for other names too.
-	if _, err := s.Login(ctx, "someone", "x", "10.0.0.1"); !errors.Is(err, ErrTooManyFailures) {
-		t.Errorf("other user from the locked address: %v", err)
+	// Another user from the same address is not locked by one user's failures...
+	if _, err := s.Login(ctx, "someone", "x", "10.0.0.1"); !errors.Is(err, ErrBadCredentials) {
+		t.Errorf("other user from the address: %v, want only a wrong password", err)
 	}
 	*now = now.Add(LockFirst + time.Second)
 	if _, err := s.Login(ctx, "op", "secret1", "10.0.0.2"); err != nil {
 		t.Fatalf("after the lock: %v", err)
 	}
-	// A second lock of the same address lasts twice as long.
-	for range MaxFailures {
-		s.Login(ctx, "nobody", "x", "10.0.0.1")
+	// ...but an address guessing many names is, after MaxAddressFailures.
+	for i := range MaxAddressFailures - MaxFailures - 1 {
+		s.Login(ctx, fmt.Sprint("name", i), "x", "10.0.0.1")
 	}
-	if _, err := s.Login(ctx, "nobody", "x", "10.0.0.1"); !errors.As(err, &re) || re.After != 2*LockFirst {
+	if _, err := s.Login(ctx, "op", "secret1", "10.0.0.1"); !errors.As(err, &re) || re.After != LockFirst {
+		t.Errorf("address after %d failures: %v, want locked %v", MaxAddressFailures, err, LockFirst)
+	}
+	// A second lock of a user name, with no success between, lasts twice as long.
+	for range MaxFailures {
+		s.Login(ctx, "eve", "x", "10.0.0.3")
+	}
+	*now = now.Add(LockFirst + time.Second)
+	for range MaxFailures {
+		s.Login(ctx, "eve", "x", "10.0.0.4")
+	}
+	if _, err := s.Login(ctx, "eve", "x", "10.0.0.4"); !errors.As(err, &re) || re.After != 2*LockFirst {
 		t.Errorf("second lock: %v, want %v", err, 2*LockFirst)
 	}
 	if re.Error() != "too many failed logins: try again in 120 s" {
 		t.Errorf("message %q", re.Error())
+	}
+	if msg := (&RetryError{After: 300 * time.Millisecond}).Error(); msg != "too many failed logins: try again in 1 s" {
+		t.Errorf("sub-second wait reads %q", msg)
 	}
 }
 

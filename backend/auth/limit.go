@@ -3,6 +3,7 @@ package auth
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -15,16 +16,19 @@ var ErrTooManyFailures = errors.New("too many failed logins")
 type RetryError struct{ After time.Duration }
 
 func (e *RetryError) Error() string {
-	return fmt.Sprintf("too many failed logins: try again in %d s", int(e.After.Round(time.Second)/time.Second))
+	secs := int((e.After + time.Second - 1) / time.Second) // round up: never "0 s"
+	return fmt.Sprintf("too many failed logins: try again in %d s", secs)
 }
 
 func (e *RetryError) Unwrap() error { return ErrTooManyFailures }
 
-// Login throttling: MaxFailures failures of one user name, or from one
-// address, within FailureWindow lock that key for LockFirst, doubling with
-// each further lock up to LockMax.
+// Login throttling: MaxFailures failures of one user name, or
+// MaxAddressFailures from one address (a shared panel PC serves many
+// operators, so it gets more), within FailureWindow lock that key for
+// LockFirst, doubling with each further lock up to LockMax.
 const (
-	MaxFailures   = 5
+	MaxFailures        = 5
+	MaxAddressFailures = 20
 	FailureWindow = 10 * time.Minute
 	LockFirst     = time.Minute
 	LockMax       = 15 * time.Minute
@@ -76,7 +80,11 @@ func (l *limiter) fail(now time.Time, keys ...string) {
 			l.keys[k] = f
 		}
 		f.count++
-		if f.count >= MaxFailures {
+		limit := MaxFailures
+		if strings.HasPrefix(k, "addr:") {
+			limit = MaxAddressFailures
+		}
+		if f.count >= limit {
 			lock := min(LockFirst<<f.locks, LockMax)
 			f.until, f.count, f.first = now.Add(lock), 0, now
 			f.locks++

@@ -1,7 +1,7 @@
 // End-to-end: the real server (`edgehmi serve --demo`) and the page in headless Chromium.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EdgeServer, launchBrowser, maybeServeDist, outDir, sleep, until } from './harness.mjs';
 
@@ -200,7 +200,7 @@ describe('edgehmi web UI against the demo server', { timeout: 180000 }, () => {
     }
   });
 
-  test('(e) log in as another user: role shown, writes disabled for a viewer', async () => {
+  test('(e) log in as another user: role shown, writes disabled for a viewer, audit needs a login', async () => {
     const { page, context, writes } = await openPage();
     try {
       await page.click('[data-testid="user-badge"]');
@@ -216,17 +216,167 @@ describe('edgehmi web UI against the demo server', { timeout: 180000 }, () => {
       await until(async () => (await text(page, '[data-testid="user-role"]')) === 'viewer', { what: 'role viewer' });
       assert.equal(await text(page, '[data-testid="user-name"]'), 'viewer');
       assert.match((await page.getAttribute('[data-testid="sp-button"]', 'class')) ?? '', /disabled/);
-      await page.click('[data-testid="sp-button"]');
+      // aria-disabled makes Playwright wait for an enabled element: force the click.
+      await page.click('[data-testid="sp-button"]', { force: true });
       await sleep(300);
       assert.equal(await page.$('[data-testid="write-dialog"]'), null, 'no dialog for a viewer');
       await page.click('nav >> text=Tags');
       await page.waitForSelector('tr[data-tag="TIC101.SP"]');
       assert.equal(await page.isDisabled('[data-testid="set-TIC101.SP"]'), true, 'Set… disabled for a viewer');
+      assert.match((await page.getAttribute('[data-testid="set-TIC101.SP"]', 'title')) ?? '', /Needs role operator/, 'says which role is needed');
       assert.equal(writes.length, 0);
 
       await page.click('[data-testid="user-badge"]');
       await page.click('[data-testid="logout"]');
       await page.waitForSelector('text=Not logged in');
+
+      // Logged out: the audit screen asks for a login instead of showing entries.
+      await page.click('[data-testid="tab-audit"]');
+      await page.waitForSelector('[data-testid="audit-login-note"]', { timeout: 5000 });
+      assert.equal(await page.$('[data-testid="audit-row"]'), null, 'no audit rows when logged out');
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('(f) a setpoint write shows in the audit trail with old and new value, and exports as CSV', async () => {
+    const { page, context, errors } = await openPage();
+    try {
+      const sp0 = await number(page, 'TIC101.SP');
+      const target = Math.abs(sp0 - 55) >= 1 ? 55 : 65;
+      await openSetpointDialog(page);
+      await typeValue(page, target);
+      await page.keyboard.press('Enter');
+      await page.waitForSelector('[data-testid="write-dialog"][data-step="confirm"]');
+      await page.keyboard.press('Enter');
+      await page.waitForSelector('[data-testid="write-dialog"]', { state: 'detached', timeout: 15000 });
+
+      await page.click('[data-testid="tab-audit"]');
+      const rowSel = '[data-testid="audit-row"][data-source="TIC101.SP"][data-action="write"]';
+      await page.waitForSelector(rowSel, { timeout: 10000 });
+      const rows = await page.$$eval(rowSel, (els) =>
+        els.map((el) => ({
+          old: el.querySelector('[data-field="old"]')?.textContent?.trim() ?? '',
+          new: el.querySelector('[data-field="new"]')?.textContent?.trim() ?? '',
+          failed: el.getAttribute('data-failed'),
+        })),
+      );
+      // Newest first: this write is the first TIC101.SP write in the list.
+      const mine = rows[0];
+      assert.ok(mine, 'a TIC101.SP write row');
+      assert.ok(Math.abs(Number.parseFloat(mine.old) - sp0) < 0.051, `old ${mine.old} is the previous setpoint ${sp0} (rows: ${JSON.stringify(rows.slice(0, 3))})`);
+      assert.ok(Math.abs(Number.parseFloat(mine.new) - target) < 1e-9, `new ${mine.new} is ${target}`);
+      assert.equal(mine.failed, null, 'the write is not marked failed');
+
+      // Filters go to the server: object and action narrow the list.
+      await page.fill('[data-testid="audit-source"]', 'TIC101.SP');
+      await page.fill('[data-testid="audit-action"]', 'write');
+      await page.keyboard.press('Enter');
+      await until(
+        async () => {
+          const r = await page.$$eval('[data-testid="audit-row"]', (els) => els.map((e) => `${e.getAttribute('data-source')}/${e.getAttribute('data-action')}`));
+          return r.length > 0 && r.every((x) => x === 'TIC101.SP/write');
+        },
+        { timeout: 5000, what: 'only TIC101.SP writes listed' },
+      );
+
+      // Export CSV: a download of the same filter.
+      const [download] = await Promise.all([page.waitForEvent('download', { timeout: 15000 }), page.click('[data-testid="audit-export"]')]);
+      assert.match(download.suggestedFilename(), /\.csv$/, download.suggestedFilename());
+      const csv = readFileSync(await download.path(), 'utf8');
+      // No quoted commas in these rows: a plain split is enough.
+      const [head, ...body] = csv.split(/\r?\n/).filter(Boolean).map((l) => l.split(','));
+      const want = ['time', 'user', 'address', 'action', 'object', 'old', 'new', 'readback', 'reason', 'result'];
+      const col = Object.fromEntries(want.map((c) => [c, head.indexOf(c)]));
+      assert.ok(
+        want.every((c, i) => col[c] >= 0 && (i === 0 || col[c] > col[want[i - 1]])),
+        `CSV header has ${want.join(',')} in this order: ${head.join(',')}`,
+      );
+      const rec = body.find((r) => r[col.action] === 'write' && r[col.object] === 'TIC101.SP');
+      assert.ok(rec, `a TIC101.SP write line in:\n${csv.slice(0, 600)}`);
+      assert.ok(Math.abs(Number.parseFloat(rec[col.new]) - target) < 1e-9, `CSV new value ${rec[col.new]} is ${target}`);
+      assert.ok(Math.abs(Number.parseFloat(rec[col.old]) - sp0) < 0.051, `CSV old value ${rec[col.old]} is ${sp0}`);
+      assert.ok(!Number.isNaN(Date.parse(rec[col.time])), `time ${rec[col.time]} is a date`);
+      assert.ok(body.every((r) => r[col.action] === 'write' && r[col.object] === 'TIC101.SP'), 'the export has the filter of the screen');
+
+      // Clear the filters for the screenshot; a failed login is marked.
+      await page.click('[data-testid="audit-clear"]');
+      await page.waitForSelector('[data-testid="audit-row"][data-action="login"]', { timeout: 5000 });
+      for (const x of await page.$$('.toasts button[aria-label="Dismiss"]')) await x.click().catch(() => {});
+      await page.mouse.move(0, 0);
+      mkdirSync(outDir, { recursive: true });
+      await page.screenshot({ path: join(outDir, 'audit.png'), animations: 'disabled' });
+      // A row opens its details (every field, unabridged).
+      await page.click(`${rowSel} >> nth=0`);
+      await page.waitForSelector('[data-testid="audit-details"]');
+      assert.match(await text(page, '[data-testid="audit-details"]'), /TIC101\.SP/);
+      await page.screenshot({ path: join(outDir, 'audit-details.png'), animations: 'disabled' });
+      assert.deepEqual(errors, [], 'no uncaught page errors');
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('(g) a viewer: setpoint control disabled, the server refuses a direct write with 403, audit visible', async () => {
+    const { page, context } = await openPage();
+    try {
+      await page.click('[data-testid="user-badge"]');
+      await page.fill('input[name="user"]', 'viewer');
+      await page.fill('input[name="password"]', 'viewer');
+      await page.keyboard.press('Enter');
+      await until(async () => (await text(page, '[data-testid="user-role"]')) === 'viewer', { what: 'role viewer' });
+      assert.equal(await page.getAttribute('[data-testid="sp-button"]', 'aria-disabled'), 'true', 'setpoint control disabled');
+      assert.match((await page.getAttribute('[data-testid="sp-button"]', 'aria-label')) ?? '', /Needs role operator/);
+
+      const status = await page.evaluate(async () => {
+        const r = await fetch('/api/v1/tags/TIC101.SP/write', {
+          method: 'POST',
+          credentials: 'same-origin',
+          headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+          body: JSON.stringify({ value: 50 }),
+        });
+        return r.status;
+      });
+      assert.equal(status, 403, 'a viewer may not write');
+
+      await page.click('[data-testid="tab-audit"]');
+      await page.waitForSelector('[data-testid="audit-row"][data-action="login"]', { timeout: 10000 });
+      assert.equal(await page.$('[data-testid="audit-login-note"]'), null);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('(h) idle logout: countdown, input keeps the session, then logout without demo auto-login', async () => {
+    // The demo serves ui_idle_logout_s 0; this page is told 8 s (warning in the last 4 s).
+    const context = await browser.newContext({ viewport: VIEWPORT });
+    await maybeServeDist(context, server.base);
+    await context.route('**/api/v1/info', async (route) => {
+      const r = await route.fetch();
+      const info = await r.json();
+      await route.fulfill({ response: r, json: { ...info, ui_idle_logout_s: 8 } });
+    });
+    const page = await context.newPage();
+    try {
+      await page.goto(server.base + '/');
+      await page.waitForSelector('[data-testid="user-name"]', { timeout: 15000 });
+      await page.waitForSelector('[data-testid="idle-warning"]', { timeout: 10000 });
+      assert.match(await text(page, '[data-testid="idle-warning"]'), /^Logging out in \d s — touch to stay$/);
+      await page.mouse.move(200, 300);
+      await page.waitForSelector('[data-testid="idle-warning"]', { state: 'detached', timeout: 2000 });
+      assert.equal(await text(page, '[data-testid="user-name"]'), 'operator', 'input kept the session');
+
+      await page.waitForSelector('[data-testid="user-panel"] input[name="user"]', { timeout: 15000 });
+      await page.waitForSelector('text=Not logged in');
+      assert.equal(await page.$('[data-testid="idle-warning"]'), null);
+      await sleep(1500);
+      assert.equal(await page.$('[data-testid="user-name"]'), null, 'demo mode does not log in again by itself');
+      const me = await page.evaluate(async () => (await fetch('/api/v1/me', { credentials: 'same-origin' })).status);
+      assert.equal(me, 401, 'the server session is gone');
+      // A new page load logs in as operator again (demo mode).
+      await page.reload();
+      await page.waitForSelector('[data-testid="user-name"]', { timeout: 15000 });
+      assert.equal(await text(page, '[data-testid="user-name"]'), 'operator');
     } finally {
       await context.close();
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { boolLabels, defaultDecimals, formatNumber, formatTime, formatValue, formatWithUnit } from './format';
+import { boolLabels, defaultDecimals, formatDuration, formatNumber, formatTime, formatValue, formatWithUnit } from './format';
 
 describe('formatValue', () => {
   it('shows measurements with one decimal and the unit', () => {
@@ -70,5 +70,14 @@ describe('formatTime', () => {
     expect(formatTime(new Date(2025, 10, 25, 9, 5, 7).getTime(), now)).toBe('09:05:07');
     expect(formatTime(new Date(2025, 10, 24, 23, 59, 59).getTime(), now)).toBe('2025-11-24 23:59:59');
     expect(formatTime(0, now)).toBe('—');
+  });
+});
+
+describe('formatDuration', () => {
+  it('says seconds, minutes or hours', () => {
+    expect(formatDuration(45)).toBe('45 s');
+    expect(formatDuration(300)).toBe('5 min');
+    expect(formatDuration(5400)).toBe('1 h 30 min');
+    expect(formatDuration(7200)).toBe('2 h');
   });
 });

@@ -48,4 +48,26 @@ describe('hmi store', () => {
     ]);
     expect(hmi.tag('TIC101.SP')).toMatchObject({ value: 60, unit: '°C', writable: true, low: 20, high: 110 });
   });
+
+  it('takes write_role from the tag list and disables writes below it', () => {
+    hmi.applyTagInfo([
+      { name: 'TIC101.SP', value: 60, quality: 'good', ts: 10, unit: '°C', writable: true, description: '', device: 'heater' },
+      { name: 'TIC101.Kp', value: 2, quality: 'good', ts: 10, unit: '', writable: true, write_role: 'engineer', description: '', device: 'heater' },
+    ]);
+    expect(hmi.tag('TIC101.Kp')?.writeRole).toBe('engineer');
+    expect(hmi.tag('TIC101.SP')?.writeRole).toBeUndefined();
+    hmi.session = { user: 'operator', role: 'operator' };
+    expect(hmi.canWrite).toBe(true);
+    expect(hmi.writeBlock('TIC101.SP')).toBeNull();
+    expect(hmi.writeBlock('TIC101.Kp')).toBe('Needs role engineer or above (you are operator)');
+    hmi.session = { user: 'e', role: 'engineer' };
+    expect(hmi.writeBlock('TIC101.Kp')).toBeNull();
+    hmi.session = { user: 'viewer', role: 'viewer' };
+    expect(hmi.canWrite).toBe(false);
+    expect(hmi.writeBlock('TIC101.SP')).toMatch(/Needs role operator/);
+    // The role is dropped again when the server no longer sends it.
+    hmi.applyTagInfo([{ name: 'TIC101.Kp', value: 2, quality: 'good', ts: 11, unit: '', writable: true, description: '', device: 'heater' }]);
+    expect(hmi.tag('TIC101.Kp')?.writeRole).toBeUndefined();
+    hmi.session = null;
+  });
 });

@@ -6,10 +6,11 @@
 import { SvelteMap } from 'svelte/reactivity';
 import { sortAlarms } from './alarms';
 import { Backoff } from './backoff';
-import { formatWithUnit } from './format';
+import { formatDuration, formatWithUnit } from './format';
 import { Conflator, mergeValues, type ValueHolder } from './messages';
 import { ApiError, LiveConnection, api, type LinkState } from './transport';
-import type { Alarm, Info, Quality, Role, ServerMessage, Session, TagInfo, TagScalar, TagValue } from './types';
+import { hasRole, writeBlock } from './roles';
+import type { Alarm, Info, Quality, ServerMessage, Session, TagInfo, TagScalar, TagValue } from './types';
 
 export class LiveTag implements ValueHolder {
   readonly name: string;
@@ -23,6 +24,8 @@ export class LiveTag implements ValueHolder {
   writable = $state(false);
   low = $state<number | undefined>(undefined);
   high = $state<number | undefined>(undefined);
+  /** Lowest role that may write (write_role); undefined means operator. */
+  writeRole = $state<string | undefined>(undefined);
 
   constructor(v: TagValue) {
     this.name = v.name;
@@ -32,8 +35,6 @@ export class LiveTag implements ValueHolder {
     this.ts = v.ts;
   }
 }
-
-const ROLE_RANK: Record<Role, number> = { viewer: 0, operator: 1, engineer: 2, admin: 3 };
 
 export interface Toast {
   id: number;
@@ -57,7 +58,8 @@ class Hmi {
   protocolError = $state('');
 
   readonly stale = $derived(this.link !== 'live');
-  readonly canWrite = $derived(this.session !== null && ROLE_RANK[this.session.role] >= ROLE_RANK.operator);
+  /** The user may write tags at all (operator or above); see writeBlock for one tag. */
+  readonly canWrite = $derived(hasRole(this.session, 'operator'));
 
   private conflator = new Conflator();
   private frame = 0;
@@ -67,6 +69,11 @@ class Hmi {
 
   tag(name: string): LiveTag | undefined {
     return this.tags.get(name);
+  }
+
+  /** Why the user may not write the tag (a sentence), or null if the write is allowed. */
+  writeBlock(name: string): string | null {
+    return writeBlock(this.session, this.tags.get(name), name);
   }
 
   // ------------------------------------------------------------ live data
@@ -146,6 +153,7 @@ class Hmi {
       cur.writable = t.writable === true;
       cur.low = typeof t.low === 'number' ? t.low : undefined;
       cur.high = typeof t.high === 'number' ? t.high : undefined;
+      cur.writeRole = typeof t.write_role === 'string' && t.write_role ? t.write_role : undefined;
     }
     this.addNames(added);
   }
@@ -208,14 +216,21 @@ class Hmi {
     this.live?.restart();
   }
 
-  async logout(): Promise<void> {
+  /**
+   * Logs out. Demo mode then stays logged out (no automatic operator login)
+   * until the page is loaded again. `idleSeconds`: the logout is the idle
+   * timeout's, which the toast says.
+   */
+  async logout(idleSeconds?: number): Promise<void> {
     this.explicitLogout = true;
     try {
       await api.logout();
     } catch (e) {
-      this.notify(`Logout: ${(e as Error).message}`, 'error');
+      // A session the server already ended is as good as logged out.
+      if (!(e instanceof ApiError && e.status === 401)) this.notify(`Logout: ${(e as Error).message}`, 'error');
     }
     this.session = null;
+    if (idleSeconds !== undefined) this.notify(`Logged out after ${formatDuration(idleSeconds)} without input.`);
     this.live?.restart();
   }
 

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Backoff } from './backoff';
-import { LiveConnection, websocketURL, type LinkState } from './transport';
+import { ApiError, LiveConnection, api, errorSentence, websocketURL, type LinkState } from './transport';
 import type { ServerMessage } from './types';
 
 describe('websocketURL', () => {
@@ -158,5 +158,78 @@ describe('LiveConnection', () => {
       { type: 'unsubscribe', tags: ['*'] },
       { type: 'subscribe', tags: ['TIC101.*'] },
     ]);
+  });
+});
+
+// ------------------------------------------------------------ REST
+
+describe('REST calls', () => {
+  let calls: { url: string; init: RequestInit }[];
+  let answers: Response[];
+
+  beforeEach(() => {
+    calls = [];
+    answers = [];
+    vi.stubGlobal('fetch', async (url: string, init: RequestInit) => {
+      calls.push({ url, init });
+      const r = answers.shift();
+      if (!r) throw new TypeError('network down');
+      return r;
+    });
+  });
+
+  afterEach(async () => {
+    answers.push(new Response('{}', { status: 200 }));
+    await api.logout().catch(() => {}); // forget the token
+    vi.unstubAllGlobals();
+  });
+
+  const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+    new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json', ...headers } });
+
+  it('shows the server sentence of a refused login (rate limit, no users)', async () => {
+    answers.push(json(429, { error: 'too many failed logins: try again in 45 s' }));
+    await expect(api.login('operator', 'x')).rejects.toMatchObject({ status: 429, message: 'too many failed logins: try again in 45 s' });
+    answers.push(json(401, { error: 'no users exist yet: create an admin with `edgehmi user add NAME --role admin`' }));
+    await expect(api.login('admin', 'x')).rejects.toThrow(/no users exist yet/);
+    expect(errorSentence(429, '')).toMatch(/Too many attempts/);
+    expect(errorSentence(502, '<html>')).toBe('The device reported an error.');
+  });
+
+  it('reads audit entries with the session and the bearer token', async () => {
+    answers.push(json(200, { user: 'operator', role: 'operator', token: 'T0K' }));
+    await api.login('operator', 'operator');
+    answers.push(json(200, [{ id: 3, ts: 10, kind: 'audit', action: 'write', source: 'TIC101.SP', old: '60', new: '61' }, { bogus: 1 }]));
+    const ev = await api.auditEvents('kind=audit&limit=10');
+    expect(ev).toEqual([{ id: 3, ts: 10, kind: 'audit', action: 'write', source: 'TIC101.SP', old: '60', new: '61' }]);
+    const c = calls.at(-1)!;
+    expect(c.url).toBe('/api/v1/events?kind=audit&limit=10');
+    expect(c.init.credentials).toBe('same-origin');
+    expect((c.init.headers as Record<string, string>).Authorization).toBe('Bearer T0K');
+  });
+
+  it('answers 401 as an ApiError when not logged in', async () => {
+    answers.push(json(401, { error: 'log in first' }));
+    const e = await api.auditEvents('kind=audit').catch((x) => x);
+    expect(e).toBeInstanceOf(ApiError);
+    expect(e).toMatchObject({ status: 401, message: 'log in first' });
+  });
+
+  it('downloads a file with its name from Content-Disposition', async () => {
+    answers.push(
+      new Response('time,user\n', {
+        status: 200,
+        headers: { 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': 'attachment; filename="edgehmi-audit-1.csv"' },
+      }),
+    );
+    const d = await api.download('/api/v1/events?kind=audit&format=csv', 'text/csv');
+    expect(d.filename).toBe('edgehmi-audit-1.csv');
+    expect(d.blob.type).toMatch(/^text\/csv/);
+    expect(await d.blob.text()).toBe('time,user\n');
+    expect((calls[0].init.headers as Record<string, string>).Accept).toBe('text/csv');
+  });
+
+  it('turns a network failure into a sentence', async () => {
+    await expect(api.info()).rejects.toMatchObject({ status: 0, message: 'Cannot reach the server.' });
   });
 });

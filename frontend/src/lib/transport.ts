@@ -2,9 +2,10 @@
 // data, and the Wails desktop binding for the engine's address. Nothing else
 // in the frontend touches fetch, WebSocket or window.go.
 
+import { dispositionFilename, parseAuditEvents } from './audit';
 import { Backoff } from './backoff';
 import { parseServerMessage } from './messages';
-import type { Info, ServerMessage, Session, TagInfo, TagScalar, WriteResult } from './types';
+import type { AuditEvent, Info, ServerMessage, Session, TagInfo, TagScalar, WriteResult } from './types';
 
 declare global {
   interface Window {
@@ -31,49 +32,87 @@ const STATUS_TEXT: Record<number, string> = {
   403: 'Your role may not do this.',
   404: 'Not found.',
   409: 'Not possible in the current state.',
+  429: 'Too many attempts: wait a moment and try again.',
   502: 'The device reported an error.',
   503: 'The server is not ready.',
   504: 'The device did not answer in time.',
 };
 
-async function request<T>(method: string, path: string, body?: unknown, timeoutMs = 15000): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json' };
+/**
+ * Sends a request with the session and reads the answer with `read`; the
+ * timeout covers both. Throws ApiError for a network failure, a timeout or a
+ * non-2xx answer (with the server's sentence).
+ */
+async function exchange<T>(
+  method: string,
+  path: string,
+  body: unknown,
+  timeoutMs: number,
+  accept: string,
+  read: (res: Response) => Promise<T>,
+): Promise<T> {
+  const headers: Record<string, string> = { Accept: accept };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (bearer) headers.Authorization = `Bearer ${bearer}`;
   const ctrl = new AbortController();
   const timer = setTimeout(() => ctrl.abort(), timeoutMs);
-  let res: Response;
   try {
-    res = await fetch(path, {
-      method,
-      headers,
-      credentials: 'same-origin',
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: ctrl.signal,
-    });
-  } catch (e) {
-    const aborted = (e as Error)?.name === 'AbortError';
-    throw new ApiError(0, aborted ? 'The server did not answer in time.' : 'Cannot reach the server.');
+    let res: Response;
+    try {
+      res = await fetch(path, {
+        method,
+        headers,
+        credentials: 'same-origin',
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: ctrl.signal,
+      });
+    } catch (e) {
+      const aborted = (e as Error)?.name === 'AbortError';
+      throw new ApiError(0, aborted ? 'The server did not answer in time.' : 'Cannot reach the server.');
+    }
+    if (!res.ok) throw new ApiError(res.status, errorSentence(res.status, await res.text().catch(() => '')));
+    try {
+      return await read(res);
+    } catch (e) {
+      if (e instanceof ApiError) throw e;
+      throw new ApiError(0, ctrl.signal.aborted ? 'The server did not answer in time.' : 'The answer was cut off.');
+    }
   } finally {
     clearTimeout(timer);
   }
-  let data: unknown = null;
-  const text = await res.text().catch(() => '');
+}
+
+/** The server's sentence ({"error": "..."}), or a sentence for the status. */
+export function errorSentence(status: number, text: string): string {
   if (text) {
     try {
-      data = JSON.parse(text);
+      const data: unknown = JSON.parse(text);
+      if (data && typeof data === 'object' && typeof (data as { error?: unknown }).error === 'string') {
+        return (data as { error: string }).error;
+      }
     } catch {
-      data = null;
+      /* not JSON */
     }
   }
-  if (!res.ok) {
-    const sentence =
-      data && typeof data === 'object' && typeof (data as { error?: unknown }).error === 'string'
-        ? (data as { error: string }).error
-        : STATUS_TEXT[res.status] ?? `The server answered ${res.status}.`;
-    throw new ApiError(res.status, sentence);
-  }
-  return data as T;
+  return STATUS_TEXT[status] ?? `The server answered ${status}.`;
+}
+
+function request<T>(method: string, path: string, body?: unknown, timeoutMs = 15000): Promise<T> {
+  return exchange(method, path, body, timeoutMs, 'application/json', async (res) => {
+    const text = await res.text();
+    if (!text) return null as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      return null as T;
+    }
+  });
+}
+
+/** A file the server sent: its bytes and the name from Content-Disposition (or null). */
+export interface Download {
+  blob: Blob;
+  filename: string | null;
 }
 
 export const api = {
@@ -111,6 +150,19 @@ export const api = {
 
   writeTag(name: string, value: TagScalar, reason = ''): Promise<WriteResult> {
     return request<WriteResult>('POST', `/api/v1/tags/${encodeURIComponent(name)}/write`, { value, reason }, 20000);
+  },
+
+  /** Audit entries, newest first; `query` is a query string from auditQuery (kind=audit…). */
+  async auditEvents(query: string): Promise<AuditEvent[]> {
+    return parseAuditEvents(await request<unknown>('GET', `/api/v1/events?${query}`, undefined, 30000));
+  },
+
+  /** GET a file with the session (cookie and bearer token), e.g. a CSV export. */
+  download(path: string, accept = '*/*'): Promise<Download> {
+    return exchange('GET', path, undefined, 60000, accept, async (res) => ({
+      blob: await res.blob(),
+      filename: dispositionFilename(res.headers.get('Content-Disposition')),
+    }));
   },
 };
 

@@ -20,6 +20,8 @@ export interface TagInfo extends TagValue {
   high?: number;
   description: string;
   device: string;
+  /** Lowest role that may write this tag; operator when absent. */
+  write_role?: Role;
 }
 
 export type Priority = 'critical' | 'high' | 'medium' | 'low';
@@ -48,6 +50,8 @@ export interface Info {
   name: string;
   version: string;
   demo: boolean;
+  /** Log out after this many seconds without input; 0 or absent: never. */
+  ui_idle_logout_s?: number;
 }
 
 export type Role = 'viewer' | 'operator' | 'engineer' | 'admin';
@@ -62,4 +66,22 @@ export interface WriteResult {
   value: TagScalar;
   quality: Quality;
   ts: number;
+}
+
+/** One entry of the audit trail (GET /api/v1/events?kind=audit); empty fields are omitted. */
+export interface AuditEvent {
+  id: number;
+  /** Unix ms. */
+  ts: number;
+  kind: string;
+  source?: string;
+  user?: string;
+  address?: string;
+  action?: string;
+  old?: string;
+  new?: string;
+  readback?: string;
+  reason?: string;
+  result?: string;
+  detail?: string;
 }

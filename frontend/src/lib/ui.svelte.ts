@@ -1,22 +1,33 @@
 // View state that is not server data: which screen, which dialog.
 
-export type View = 'overview' | 'tags';
+export type View = 'overview' | 'tags' | 'audit';
+
+const HASH: Record<View, string> = { overview: '#/', tags: '#/tags', audit: '#/audit' };
 
 function viewFromHash(): View {
-  return location.hash === '#/tags' ? 'tags' : 'overview';
+  switch (location.hash) {
+    case '#/tags':
+      return 'tags';
+    case '#/audit':
+      return 'audit';
+    default:
+      return 'overview';
+  }
 }
 
 class Ui {
   view = $state<View>(viewFromHash());
   /** Tag whose write dialog is open, or null. */
   dialogTag = $state<string | null>(null);
+  /** The user panel (log in / log out) under the badge is open. */
+  userPanelOpen = $state(false);
 
   constructor() {
     addEventListener('hashchange', () => (this.view = viewFromHash()));
   }
 
   go(view: View): void {
-    location.hash = view === 'tags' ? '#/tags' : '#/';
+    location.hash = HASH[view];
     this.view = view;
   }
 
