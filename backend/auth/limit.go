@@ -29,9 +29,9 @@ func (e *RetryError) Unwrap() error { return ErrTooManyFailures }
 const (
 	MaxFailures        = 5
 	MaxAddressFailures = 20
-	FailureWindow = 10 * time.Minute
-	LockFirst     = time.Minute
-	LockMax       = 15 * time.Minute
+	FailureWindow      = 10 * time.Minute
+	LockFirst          = time.Minute
+	LockMax            = 15 * time.Minute
 )
 
 // limiter counts failed logins per key ("user:NAME", "addr:IP").

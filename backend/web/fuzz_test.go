@@ -84,4 +84,3 @@ func loginTB(tb testing.TB, r *rig, user, pw string) string {
 	}
 	return m["token"]
 }
-
