@@ -81,10 +81,16 @@ if [ "${1:-}" = "--inside" ]; then
   say "window shows the UI after ${SECONDS}s; the page's websocket is connected (edgehmi_ws_clients=$ws)"
 
   # The demo page logs in as operator by itself; the POST goes through the
-  # window's wails:// request path into the engine's handler.
+  # window's wails:// request path into the engine's handler. Reading the
+  # audit trail needs a login too: the check logs in as the demo engineer
+  # and looks for the operator's login.
+  token=$(curl -fsS --max-time 5 -H 'Content-Type: application/json' -d '{"user":"engineer","password":"engineer"}' \
+    "$url/api/v1/login" | grep -o '"token":"[^"]*"' | cut -d'"' -f4 || true)
+  [ -n "$token" ] || fail "the check could not log in to read the audit trail"
   login="" login_deadline=$((SECONDS + 20))
   while :; do
-    login=$(curl -fsS --max-time 2 "$url/api/v1/events?kind=audit&limit=50" 2>/dev/null |
+    login=$(curl -fsS --max-time 2 -H "Authorization: Bearer $token" \
+      "$url/api/v1/events?kind=audit&action=login&user=operator&limit=50" 2>/dev/null |
       grep -o '{[^{}]*"action":"login"[^{}]*}' | head -n 1 || true)
     [ -n "$login" ] && break
     [ $SECONDS -lt $login_deadline ] || break
