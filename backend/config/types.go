@@ -65,6 +65,16 @@ type Device struct {
 	// Security is the OPC UA security mode; only "none" so far.
 	Security string `yaml:"security"`
 
+	// Modbus block reads: the largest read in registers (1-125, default
+	// 125) and bits (1-2000, default 2000), and the largest gap of unused
+	// registers a read may span to save a request (default 16; bits: 16x).
+	MaxRegisters int `yaml:"max_registers"`
+	MaxBits      int `yaml:"max_bits"`
+	MaxGap       int `yaml:"max_gap"`
+	// ByteOrder of multi-register values: ABCD (default, big-endian), BADC,
+	// CDAB (word-swapped) or DCBA. A tag may override it.
+	ByteOrder string `yaml:"byte_order"`
+
 	// Timeout for one request (and for connecting).
 	Timeout Duration `yaml:"timeout"`
 	// Scan is how often the device's tags are read.
@@ -89,6 +99,13 @@ type Tag struct {
 	Low      *float64 `yaml:"low"`
 	High     *float64 `yaml:"high"`
 	Writable bool     `yaml:"writable"`
+	// ByteOrder overrides the device's for this tag (Modbus).
+	ByteOrder string `yaml:"byte_order"`
+	// UnitID overrides the device's unit id for this tag (Modbus gateways);
+	// nil uses the device's.
+	UnitID *int `yaml:"unit_id"`
+	// Length of a string tag, in characters (Modbus: 2 per register).
+	Length int `yaml:"length"`
 	// WriteRole is the role a write needs: operator (default), engineer or admin.
 	WriteRole   string `yaml:"write_role"`
 	Description string `yaml:"description"`

@@ -150,8 +150,16 @@ func (v *validator) devices() {
 				v.errorf(path+".unit_id", "unit_id %d is out of range (0-255)", d.UnitID)
 			}
 			v.duration(path+".timeout", &d.Timeout, DefaultModbusTimeout)
+			v.intRange(path+".max_registers", &d.MaxRegisters, 1, 125, 125)
+			v.intRange(path+".max_bits", &d.MaxBits, 1, 2000, 2000)
+			v.intRange(path+".max_gap", &d.MaxGap, 0, 124, 16)
+			if d.ByteOrder == "" {
+				d.ByteOrder = "ABCD"
+			} else if !slices.Contains(byteOrders, d.ByteOrder) {
+				v.errorf(path+".byte_order", "byte_order %q is not one of: %s", d.ByteOrder, strings.Join(byteOrders, ", "))
+			}
 		case DriverOPCUA:
-			v.notFor(path, d.Driver, "host", "port", "unit_id")
+			v.notFor(path, d.Driver, "host", "port", "unit_id", "max_registers", "max_bits", "max_gap", "byte_order")
 			if d.Endpoint == "" {
 				v.errorf(path, "endpoint is missing (e.g. opc.tcp://192.168.0.10:4840)")
 			} else if !strings.HasPrefix(d.Endpoint, "opc.tcp://") {
@@ -167,6 +175,18 @@ func (v *validator) devices() {
 			v.duration(path+".timeout", &d.Timeout, DefaultOPCUATimeout)
 		}
 		v.duration(path+".scan", &d.Scan, DefaultScan)
+	}
+}
+
+var byteOrders = []string{"ABCD", "BADC", "CDAB", "DCBA"}
+
+// intRange checks a whole number field, or sets its default when omitted.
+func (v *validator) intRange(path string, n *int, lo, hi, def int) {
+	switch {
+	case !v.set(path):
+		*n = def
+	case *n < lo || *n > hi:
+		v.errorf(path, "%d is out of range (%d-%d)", *n, lo, hi)
 	}
 }
 
@@ -200,6 +220,21 @@ func (v *validator) tags() {
 			v.errorf(path, "device is missing")
 		case !ok:
 			v.errorf(path+".device", "device %q is not defined in devices", t.Device)
+		}
+		if ok && dev.Driver != DriverModbusTCP {
+			v.notFor(path, dev.Driver, "byte_order", "unit_id")
+		}
+		if t.ByteOrder != "" && !slices.Contains(byteOrders, t.ByteOrder) {
+			v.errorf(path+".byte_order", "byte_order %q is not one of: %s", t.ByteOrder, strings.Join(byteOrders, ", "))
+		}
+		if t.UnitID != nil && (*t.UnitID < 0 || *t.UnitID > 255) {
+			v.errorf(path+".unit_id", "unit_id %d is out of range (0-255)", *t.UnitID)
+		}
+		if t.Length < 0 || t.Length > 250 {
+			v.errorf(path+".length", "length %d is out of range (1-250 characters)", t.Length)
+		}
+		if t.Type == "string" && t.Length == 0 && ok && dev.Driver == DriverModbusTCP {
+			v.errorf(path, "a Modbus string tag needs a length (characters)")
 		}
 		switch {
 		case t.Address == "":

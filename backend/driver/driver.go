@@ -34,6 +34,10 @@ type Point struct {
 	Address string
 	// Type is the data type, e.g. "uint16", "float32", "bool", "double".
 	Type string
+	// Driver-specific options of the tag; zero values mean the device's.
+	ByteOrder string // Modbus: ABCD, BADC, CDAB, DCBA
+	UnitID    *int   // Modbus: the unit id behind a gateway
+	Length    int    // string length in characters
 }
 
 // Reading is the raw result of reading one Point.

@@ -262,7 +262,8 @@ func (db *DB) Points(device string) []driver.Point {
 	var ps []driver.Point
 	for i, d := range db.defs {
 		if d.Device == device {
-			ps = append(ps, driver.Point{Index: i, Tag: d.Name, Address: d.Address, Type: d.Type})
+			ps = append(ps, driver.Point{Index: i, Tag: d.Name, Address: d.Address, Type: d.Type,
+				ByteOrder: d.ByteOrder, UnitID: d.UnitID, Length: d.Length})
 		}
 	}
 	return ps
