@@ -1,6 +1,9 @@
 package config
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // Project is one project file: the server settings, devices, tags, alarms
 // and control loops of a plant.
@@ -112,6 +115,29 @@ type Tag struct {
 	// Deadband: changes smaller than this (engineering units) are not
 	// published. 0 publishes every change.
 	Deadband float64 `yaml:"deadband"`
+	// DeadbandPercent is the deadband as a percent of the tag's span
+	// (high - low, or the scale's engineering span); use one or the other.
+	DeadbandPercent float64 `yaml:"deadband_percent"`
+}
+
+// Span is the tag's engineering range: high - low when both are set,
+// else the scale's engineering span, else 0.
+func (t *Tag) Span() float64 {
+	switch {
+	case t.Low != nil && t.High != nil:
+		return *t.High - *t.Low
+	case t.Scale != nil:
+		return math.Abs(t.Scale.EngHigh - t.Scale.EngLow)
+	}
+	return 0
+}
+
+// AbsDeadband is the deadband in engineering units.
+func (t *Tag) AbsDeadband() float64 {
+	if t.DeadbandPercent > 0 {
+		return t.DeadbandPercent / 100 * t.Span()
+	}
+	return t.Deadband
 }
 
 // Scale maps raw device values linearly to engineering units:

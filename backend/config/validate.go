@@ -260,6 +260,15 @@ func (v *validator) tags() {
 		if t.Deadband < 0 || math.IsNaN(t.Deadband) {
 			v.errorf(path+".deadband", "deadband must be 0 or more")
 		}
+		switch p := t.DeadbandPercent; {
+		case p == 0:
+		case p < 0 || p > 100 || math.IsNaN(p):
+			v.errorf(path+".deadband_percent", "deadband_percent %g is out of range (0-100)", p)
+		case t.Deadband != 0:
+			v.errorf(path+".deadband_percent", "give deadband or deadband_percent, not both")
+		case t.Span() == 0:
+			v.errorf(path+".deadband_percent", "deadband_percent needs a span: set low and high, or a scale")
+		}
 		switch t.WriteRole {
 		case "":
 			t.WriteRole = "operator"

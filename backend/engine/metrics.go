@@ -22,6 +22,7 @@ func (e *Engine) metrics(w io.Writer) {
 	}{
 		{"edgehmi_device_polls_total", "Reads (or subscription deliveries) per device.", func(i int) uint64 { return e.order[i].Stats().Polls }},
 		{"edgehmi_device_errors_total", "Failed connects and reads per device.", func(i int) uint64 { return e.order[i].Stats().Errors }},
+		{"edgehmi_device_timeouts_total", "Requests the device did not answer in time.", func(i int) uint64 { return e.order[i].Stats().Timeouts }},
 		{"edgehmi_device_overruns_total", "Scans that took longer than the scan period.", func(i int) uint64 { return e.order[i].Stats().Overruns }},
 		{"edgehmi_device_reconnects_total", "Links lost and re-established.", func(i int) uint64 { return e.order[i].Stats().Reconnects }},
 	} {
@@ -33,6 +34,14 @@ func (e *Engine) metrics(w io.Writer) {
 	help("edgehmi_device_scan_seconds", "gauge", "Duration of the device's last scan.")
 	for _, d := range e.order {
 		fmt.Fprintf(w, "edgehmi_device_scan_seconds{device=%q} %g\n", d.Name(), d.Stats().LastScan.Seconds())
+	}
+	help("edgehmi_device_scan_p99_seconds", "gauge", "99th percentile of the device's last 128 scans.")
+	for _, d := range e.order {
+		fmt.Fprintf(w, "edgehmi_device_scan_p99_seconds{device=%q} %g\n", d.Name(), d.Stats().P99Scan.Seconds())
+	}
+	help("edgehmi_device_scan_period_seconds", "gauge", "The device's configured scan period.")
+	for _, d := range e.order {
+		fmt.Fprintf(w, "edgehmi_device_scan_period_seconds{device=%q} %g\n", d.Name(), d.Stats().Scan.Seconds())
 	}
 	help("edgehmi_tags", "gauge", "Tags in the project.")
 	fmt.Fprintf(w, "edgehmi_tags %d\n", e.db.Len())

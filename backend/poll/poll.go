@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,7 +38,19 @@ type EventSink func(hmi.Event)
 type Sink interface {
 	Ingest(readings []driver.Reading, changed []int) []int
 	MarkBad(ids []int, reason string, ts time.Time)
+	// MarkStale makes Good tags Uncertain with a reason, keeping values.
+	MarkStale(ids []int, reason string, ts time.Time)
 }
+
+// StaleScans is how many scan periods without a fresh read make a polled
+// device's Good values Uncertain ("stale").
+const StaleScans = 3
+
+// staleReason is constant, so a stale tag is published once, not every scan.
+var staleReason = fmt.Sprintf("stale: no fresh read within %d scan periods", StaleScans)
+
+// scanRing is how many recent scan times the p99 is taken over.
+const scanRing = 128
 
 // Device polls one device. Create it with New and start Run in a goroutine.
 type Device struct {
@@ -68,11 +81,15 @@ type stats struct {
 	connected    atomic.Bool
 	polls        atomic.Uint64
 	errors       atomic.Uint64
+	timeouts     atomic.Uint64
 	overruns     atomic.Uint64
 	reconnects   atomic.Uint64
 	lastScanNano atomic.Int64
+	lastGood     atomic.Int64 // Unix ns of the last successful read
 	mu           sync.Mutex
 	lastErr      string
+	scans        [scanRing]time.Duration // recent scan times, a ring
+	nscans       int
 }
 
 // Stats is a snapshot of a device's counters.
@@ -82,9 +99,12 @@ type Stats struct {
 	Connected  bool          `json:"connected"`
 	Polls      uint64        `json:"polls"`
 	Errors     uint64        `json:"errors"`
+	Timeouts   uint64        `json:"timeouts"`
 	Overruns   uint64        `json:"overruns"`
 	Reconnects uint64        `json:"reconnects"`
+	Scan       time.Duration `json:"scan_period_ns"`
 	LastScan   time.Duration `json:"last_scan_ns"`
+	P99Scan    time.Duration `json:"p99_scan_ns"` // over the last 128 scans
 	LastError  string        `json:"last_error,omitempty"`
 }
 
@@ -110,12 +130,18 @@ func (d *Device) Config() config.Device { return d.cfg }
 func (d *Device) Stats() Stats {
 	d.stats.mu.Lock()
 	lastErr := d.stats.lastErr
+	recent := slices.Clone(d.stats.scans[:min(d.stats.nscans, scanRing)])
 	d.stats.mu.Unlock()
+	var p99 time.Duration
+	if len(recent) > 0 {
+		slices.Sort(recent)
+		p99 = recent[(len(recent)*99+99)/100-1] // nearest rank
+	}
 	return Stats{
 		Name: d.cfg.Name, Driver: d.cfg.Driver,
 		Connected: d.stats.connected.Load(), Polls: d.stats.polls.Load(), Errors: d.stats.errors.Load(),
-		Overruns: d.stats.overruns.Load(), Reconnects: d.stats.reconnects.Load(),
-		LastScan: time.Duration(d.stats.lastScanNano.Load()), LastError: lastErr,
+		Timeouts: d.stats.timeouts.Load(), Overruns: d.stats.overruns.Load(), Reconnects: d.stats.reconnects.Load(),
+		Scan: d.cfg.Scan.Duration, LastScan: time.Duration(d.stats.lastScanNano.Load()), P99Scan: p99, LastError: lastErr,
 	}
 }
 
@@ -202,6 +228,9 @@ func (d *Device) connect(ctx context.Context) error {
 // of reason.
 func (d *Device) failed(reason string, err error) {
 	d.stats.errors.Add(1)
+	if errors.Is(err, driver.ErrTimeout) {
+		d.stats.timeouts.Add(1)
+	}
 	d.stats.mu.Lock()
 	same := d.stats.lastErr == reason
 	d.stats.lastErr = reason
@@ -213,31 +242,43 @@ func (d *Device) failed(reason string, err error) {
 	}
 }
 
-// poll reads every scan until the link fails or ctx ends.
+// poll reads every scan until the link fails or ctx ends. A write is
+// served before the next read (writes jump ahead of polling), and the read
+// right after a write is the write's read-back.
 func (d *Device) poll(ctx context.Context) error {
 	out := make([]driver.Reading, len(d.points))
 	var changed []int
 	t := time.NewTicker(d.cfg.Scan.Duration)
 	defer t.Stop()
+	var wg sync.WaitGroup
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer func() { stopWatch(); wg.Wait() }()
+	d.stats.lastGood.Store(time.Now().UnixNano())
+	wg.Go(func() { d.watchStale(wctx) })
 	for {
 		start := time.Now()
 		rctx, cancel := context.WithTimeout(ctx, d.cfg.Timeout.Duration)
 		err := d.drv.Read(rctx, out)
 		cancel()
-		took := time.Since(start)
-		d.stats.lastScanNano.Store(int64(took))
-		d.stats.polls.Add(1)
-		if took > d.cfg.Scan.Duration {
-			d.stats.overruns.Add(1)
-		}
+		d.scanned(time.Since(start))
 		switch {
 		case errors.Is(err, driver.ErrNotConnected), ctx.Err() != nil:
+			if errors.Is(err, driver.ErrTimeout) {
+				d.stats.timeouts.Add(1)
+			}
 			return err
 		case err != nil:
 			d.failed(fmt.Sprintf("read failed: %v", err), err)
 		default:
 			d.clearError()
+			d.stats.lastGood.Store(time.Now().UnixNano())
 			changed = d.db.Ingest(out, changed)
+		}
+		select { // a waiting write goes first
+		case req := <-d.writes:
+			d.doWrite(req)
+			continue
+		default:
 		}
 		select {
 		case <-ctx.Done():
@@ -245,6 +286,38 @@ func (d *Device) poll(ctx context.Context) error {
 		case <-t.C:
 		case req := <-d.writes:
 			d.doWrite(req)
+		}
+	}
+}
+
+// scanned records one scan's duration.
+func (d *Device) scanned(took time.Duration) {
+	d.stats.lastScanNano.Store(int64(took))
+	d.stats.polls.Add(1)
+	if took > d.cfg.Scan.Duration {
+		d.stats.overruns.Add(1)
+	}
+	d.stats.mu.Lock()
+	d.stats.scans[d.stats.nscans%scanRing] = took
+	d.stats.nscans++
+	d.stats.mu.Unlock()
+}
+
+// watchStale marks the device's Good values Uncertain when no fresh read
+// has come for StaleScans scan periods: a device that answers slowly (or a
+// read hanging until its timeout) shows as stale before it shows as Bad.
+func (d *Device) watchStale(ctx context.Context) {
+	t := time.NewTicker(d.cfg.Scan.Duration)
+	defer t.Stop()
+	limit := StaleScans * d.cfg.Scan.Duration
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if now.Sub(time.Unix(0, d.stats.lastGood.Load())) > limit {
+				d.db.MarkStale(d.ids, staleReason, now)
+			}
 		}
 	}
 }

@@ -3,6 +3,7 @@ package poll
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -35,7 +36,7 @@ func (f *fakeDriver) Prepare(p []driver.Point) error { f.points = p; return nil 
 func (f *fakeDriver) Read(ctx context.Context, out []driver.Reading) error {
 	if f.hang.Load() {
 		<-ctx.Done()
-		return driver.ErrNotConnected
+		return fmt.Errorf("read: %w (%w)", driver.ErrNotConnected, driver.ErrTimeout)
 	}
 	if f.down.Load() {
 		return driver.ErrNotConnected
@@ -176,5 +177,31 @@ func TestWriteAfterStopIsRefusedAtOnce(t *testing.T) {
 	}
 	if time.Since(start) > 100*time.Millisecond {
 		t.Errorf("write after stop took %v", time.Since(start))
+	}
+}
+
+func TestSlowDeviceGoesStaleBeforeBad(t *testing.T) {
+	r := newRig(t)
+	eventually(t, time.Second, "a1 good", func() bool { s, _ := r.db.GetByName("a1"); return s.Quality == hmi.Good })
+	sub := r.db.Subscribe()
+	defer r.db.Unsubscribe(sub)
+	sub.Take(nil)
+	r.a.hang.Store(true) // reads now hang until the 100 ms timeout; scan is 20 ms
+	var seen []hmi.Quality
+	eventually(t, 2*time.Second, "a1 bad", func() bool {
+		s, _ := r.db.GetByName("a1")
+		if len(seen) == 0 || seen[len(seen)-1] != s.Quality {
+			seen = append(seen, s.Quality)
+		}
+		return s.Quality == hmi.Bad
+	})
+	if len(seen) < 3 || seen[1] != hmi.Uncertain {
+		t.Errorf("qualities seen %v, want good, uncertain (stale), bad", seen)
+	}
+	r.a.hang.Store(false)
+	eventually(t, 3*time.Second, "a1 good again", func() bool { s, _ := r.db.GetByName("a1"); return s.Quality == hmi.Good })
+	st := r.da.Stats()
+	if st.Timeouts == 0 || st.P99Scan < 50*time.Millisecond || st.Scan != 20*time.Millisecond {
+		t.Errorf("stats = %+v, want timeouts counted and the hung scan in p99", st)
 	}
 }

@@ -28,7 +28,8 @@ var (
 type DB struct {
 	defs  []config.Tag
 	index map[string]int
-	bools []bool // the tag's type is bool
+	bools []bool    // the tag's type is bool
+	dead  []float64 // absolute deadband per tag
 
 	mu  sync.RWMutex
 	cur []hmi.Sample
@@ -45,12 +46,14 @@ func New(defs []config.Tag) *DB {
 		defs:  slices.Clone(defs),
 		index: make(map[string]int, len(defs)),
 		bools: make([]bool, len(defs)),
+		dead:  make([]float64, len(defs)),
 		cur:   make([]hmi.Sample, len(defs)),
 		pub:   make([]hmi.Value, len(defs)),
 	}
 	for i, d := range db.defs {
 		db.index[d.Name] = i
 		db.bools[i] = d.Type == "bool" || d.Type == "boolean"
+		db.dead[i] = d.AbsDeadband()
 		db.cur[i] = hmi.Sample{Quality: hmi.Bad, Reason: "not read yet"}
 	}
 	return db
@@ -159,6 +162,23 @@ func (db *DB) MarkBad(ids []int, reason string, ts time.Time) {
 	db.notify(changed)
 }
 
+// MarkStale makes Good tags Uncertain with a reason, keeping their values;
+// tags already Bad or Uncertain are left as they are.
+func (db *DB) MarkStale(ids []int, reason string, ts time.Time) {
+	var changed []int
+	db.mu.Lock()
+	for _, i := range ids {
+		if c := db.cur[i]; c.Quality == hmi.Good {
+			if db.store(i, hmi.Sample{Value: c.Value, Quality: hmi.Uncertain, Reason: reason, TS: c.TS}) {
+				changed = append(changed, i)
+			}
+		}
+	}
+	db.publishLocked(changed)
+	db.mu.Unlock()
+	db.notify(changed)
+}
+
 // store sets the current sample and reports whether subscribers must hear of it.
 func (db *DB) store(i int, s hmi.Sample) bool {
 	old := db.cur[i]
@@ -172,7 +192,7 @@ func (db *DB) store(i int, s hmi.Sample) bool {
 	}
 	if last.Kind() == hmi.KindNumber {
 		d := math.Abs(s.Value.Float() - last.Float())
-		return d > db.defs[i].Deadband || math.IsNaN(d)
+		return d > db.dead[i] || math.IsNaN(d)
 	}
 	return last != s.Value
 }

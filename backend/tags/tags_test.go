@@ -135,3 +135,17 @@ func BenchmarkIngest(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(defs)), "values/op")
 }
+
+func TestDeadbandPercentOfSpan(t *testing.T) {
+	db := New([]config.Tag{{Name: "p", Type: "double", Low: ptr(0), High: ptr(200), DeadbandPercent: 1}}) // 2 units
+	sub := db.Subscribe()
+	for _, c := range []struct {
+		v       float64
+		publish bool
+	}{{100, true}, {101.9, false}, {98.1, false}, {102.1, true}, {100.2, false}, {100, true}} {
+		db.Ingest([]driver.Reading{rd(0, hmi.Number(c.v))}, nil)
+		if got := len(sub.Take(nil)) == 1; got != c.publish {
+			t.Errorf("value %v: published %v, want %v", c.v, got, c.publish)
+		}
+	}
+}
