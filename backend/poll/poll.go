@@ -62,7 +62,6 @@ type Device struct {
 
 	ids    []int          // tag indexes of this device
 	points []driver.Point // same order as ids
-	byTag  map[int]int    // tag index -> position in points
 
 	writes  chan writeReq
 	stopped chan struct{} // closed when Run returns
@@ -112,10 +111,10 @@ type Stats struct {
 // does no I/O.
 func New(dev config.Device, drv driver.Driver, points []driver.Point, sink Sink, log *slog.Logger, events EventSink) *Device {
 	d := &Device{cfg: dev, drv: drv, db: sink, log: log.With("device", dev.Name), events: events,
-		writes: make(chan writeReq), stopped: make(chan struct{}), byTag: map[int]int{}, points: points}
+		writes: make(chan writeReq), stopped: make(chan struct{}), points: points}
+	d.ids = make([]int, len(points))
 	for k, p := range points {
-		d.ids = append(d.ids, p.Index)
-		d.byTag[p.Index] = k
+		d.ids[k] = p.Index
 	}
 	return d
 }
@@ -145,11 +144,20 @@ func (d *Device) Stats() Stats {
 	}
 }
 
+// position finds a tag's place in the device's points.
+func (d *Device) position(tag int) (int, bool) {
+	if k, ok := slices.BinarySearch(d.ids, tag); ok { // points come in tag order
+		return k, true
+	}
+	k := slices.Index(d.ids, tag) // any order: a linear look
+	return k, k >= 0
+}
+
 // Write writes a raw value to one of the device's tags, through the
 // device's own goroutine (or, for subscription drivers, beside it). It
 // returns when the device has answered.
 func (d *Device) Write(ctx context.Context, tag int, raw hmi.Value) error {
-	k, ok := d.byTag[tag]
+	k, ok := d.position(tag)
 	if !ok {
 		return fmt.Errorf("device %q has no tag %d", d.cfg.Name, tag)
 	}

@@ -41,9 +41,11 @@ type DB struct {
 }
 
 // New builds a database for the project's tags, all Bad until first read.
+// The database keeps defs (a project's tags are not changed once loaded):
+// the caller must not modify them.
 func New(defs []config.Tag) *DB {
 	db := &DB{
-		defs:  slices.Clone(defs),
+		defs:  defs,
 		index: make(map[string]int, len(defs)),
 		bools: make([]bool, len(defs)),
 		dead:  make([]float64, len(defs)),

@@ -204,7 +204,7 @@ func (c *client) subscribe(on bool, patterns []string) []byte {
 		return nil
 	}
 	// A snapshot even when empty: it tells the client it is subscribed.
-	return c.hub.appendTags(nil, "snapshot", ids)
+	return c.hub.snapshot(ids)
 }
 
 // reply queues an error reply. When the queue is full the reply is
@@ -269,7 +269,7 @@ func (c *client) writeLoop() {
 		}
 		ids = c.pending.Take(ids[:0])
 		if len(ids) > 0 {
-			buf = c.hub.appendTags(buf[:0], "update", ids)
+			buf = c.hub.appendUpdate(buf[:0], ids)
 			if !c.write(buf) {
 				return
 			}

@@ -35,9 +35,6 @@ type Hub struct {
 func NewHub(db *tags.DB) *Hub {
 	h := &Hub{db: db, frag: make([]atomic.Pointer[[]byte], db.Len()), clients: map[*client]struct{}{}}
 	h.sub = db.Subscribe()
-	for i := range h.frag {
-		h.encode(i, db.Get(i))
-	}
 	empty := []byte(`{"type":"alarms","alarms":[]}`)
 	h.alarms.Store(&empty)
 	return h
@@ -55,6 +52,15 @@ func (h *Hub) Run(ctx context.Context) {
 		case <-h.sub.C():
 		}
 		ids = h.sub.Take(ids[:0])
+		h.mu.Lock()
+		idle := len(h.clients) == 0
+		h.mu.Unlock()
+		if idle {
+			// Nobody listens: encode nothing. A client that connects
+			// later gets a snapshot encoded from the database, and
+			// updates of what changes after it joined.
+			continue
+		}
 		if cap(smp) < len(ids) {
 			smp = make([]hmi.Sample, len(ids))
 		}
@@ -72,11 +78,16 @@ func (h *Hub) Run(ctx context.Context) {
 	}
 }
 
-// encode stores tag i's fragment: {"name":..,"value":..,"quality":..,"ts":..}.
+// encode stores tag i's fragment.
 func (h *Hub) encode(i int, s hmi.Sample) {
-	b := make([]byte, 0, 96)
+	b := appendTag(make([]byte, 0, 96), h.db.Def(i).Name, s)
+	h.frag[i].Store(&b)
+}
+
+// appendTag appends {"name":..,"value":..,"quality":..,"reason"?:..,"ts":..}.
+func appendTag(b []byte, name string, s hmi.Sample) []byte {
 	b = append(b, `{"name":`...)
-	b = strconv.AppendQuote(b, h.db.Def(i).Name)
+	b = strconv.AppendQuote(b, name)
 	b = append(b, `,"value":`...)
 	b = s.Value.AppendJSON(b)
 	b = append(b, `,"quality":"`...)
@@ -92,20 +103,38 @@ func (h *Hub) encode(i int, s hmi.Sample) {
 		ts = s.TS.UnixMilli()
 	}
 	b = strconv.AppendInt(b, ts, 10)
-	b = append(b, '}')
-	h.frag[i].Store(&b)
+	return append(b, '}')
 }
 
-// appendTags appends a message of the given type holding ids' fragments.
-func (h *Hub) appendTags(b []byte, typ string, ids []int) []byte {
-	b = append(b, `{"type":"`...)
-	b = append(b, typ...)
-	b = append(b, `","tags":[`...)
+// appendUpdate appends an update message holding ids' newest fragments.
+func (h *Hub) appendUpdate(b []byte, ids []int) []byte {
+	b = append(b, `{"type":"update","tags":[`...)
+	n := 0
+	for _, i := range ids {
+		f := h.frag[i].Load()
+		if f == nil {
+			continue // changed before any client listened: not pending for anyone
+		}
+		if n > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, *f...)
+		n++
+	}
+	return append(b, "]}"...)
+}
+
+// snapshot returns a snapshot message of ids, encoded from the database.
+func (h *Hub) snapshot(ids []int) []byte {
+	smp := make([]hmi.Sample, len(ids))
+	h.db.Read(ids, smp)
+	b := make([]byte, 0, 64+96*len(ids))
+	b = append(b, `{"type":"snapshot","tags":[`...)
 	for k, i := range ids {
 		if k > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, *h.frag[i].Load()...)
+		b = appendTag(b, h.db.Def(i).Name, smp[k])
 	}
 	return append(b, "]}"...)
 }
