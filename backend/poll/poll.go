@@ -267,6 +267,10 @@ func (d *Device) poll(ctx context.Context) error {
 		start := time.Now()
 		rctx, cancel := context.WithTimeout(ctx, d.cfg.Timeout.Duration)
 		err := d.drv.Read(rctx, out)
+		if err != nil && rctx.Err() == context.DeadlineExceeded && ctx.Err() == nil && !errors.Is(err, driver.ErrTimeout) {
+			// The read's own deadline ran out: say so in words, and count it.
+			err = fmt.Errorf("%w: %w", driver.ErrTimeout, err)
+		}
 		cancel()
 		d.scanned(time.Since(start))
 		switch {

@@ -381,4 +381,56 @@ describe('edgehmi web UI against the demo server', { timeout: 180000 }, () => {
       await context.close();
     }
   });
+
+  test('(i) diagnostics: one row per device with its link, and the counters refresh', async () => {
+    const { page, context, errors } = await openPage();
+    const row = (name) => `[data-testid="device-row"][data-device="${name}"]`;
+    const cell = (name, field) => `${row(name)} [data-field="${field}"]`;
+    const count = async (name, field) => {
+      const t = await text(page, cell(name, field));
+      const v = Number.parseInt(t.replace(/,/g, ''), 10);
+      assert.ok(Number.isFinite(v), `${name} ${field} is a count, got ${JSON.stringify(t)}`);
+      return v;
+    };
+    try {
+      await page.click('[data-testid="tab-diagnostics"]');
+      assert.match(page.url(), /#\/diagnostics$/);
+      await page.waitForSelector(row('plc1'), { timeout: 10000 });
+      await page.waitForSelector(row('heater'));
+
+      assert.equal(await text(page, cell('plc1', 'driver')), 'Modbus TCP');
+      assert.match(await text(page, cell('plc1', 'link')), /^Connected/);
+      assert.equal(await text(page, cell('heater', 'driver')), 'OPC UA');
+      assert.match(await text(page, cell('heater', 'link')), /^Connected/);
+      assert.equal(await text(page, cell('heater', 'p99')), '—', 'no scan time for a subscription');
+      assert.match(await text(page, cell('plc1', 'last-scan')), /^\d+(\.\d+)? ms$|^—$/);
+      const names = await page.$$eval('[data-testid="device-row"]', (els) => els.map((e) => e.getAttribute('data-device')));
+      assert.deepEqual(names, [...names].sort((a, b) => a.localeCompare(b, 'en', { numeric: true })), 'rows sorted by name');
+
+      // Two refreshes (every 2 s): plc1's poll count goes up.
+      const p0 = await count('plc1', 'polls');
+      const u0 = await text(page, '[data-testid="diag-updated"]');
+      await until(async () => (await text(page, '[data-testid="diag-updated"]')) !== u0, { timeout: 6000, what: 'a refresh' });
+      await until(async () => (await count('plc1', 'polls')) > p0, { timeout: 6000, what: `plc1 polls to rise above ${p0}` });
+
+      // Touch targets: the tab is at least 44 px.
+      const tab = await page.$eval('[data-testid="tab-diagnostics"]', (el) => el.getBoundingClientRect().toJSON());
+      assert.ok(tab.height >= 44 && tab.width >= 44, `tab is ${tab.width}x${tab.height}`);
+
+      await page.mouse.move(0, 0);
+      mkdirSync(outDir, { recursive: true });
+      await page.screenshot({ path: join(outDir, 'diagnostics.png'), animations: 'disabled' });
+
+      // Server gone: polling stops, the last values stay, greyed.
+      await server.stop();
+      await page.waitForSelector('[data-testid="diagnostics"][data-active="false"].stale', { timeout: 10000 });
+      assert.ok(await page.$(row('plc1')), 'last values still shown');
+      assert.match(await text(page, '[data-testid="diag-paused"]'), /Not updating/);
+      await server.start();
+      await page.waitForSelector('[data-testid="diagnostics"][data-active="true"]:not(.stale)', { timeout: 20000 });
+      assert.deepEqual(errors, [], 'no uncaught page errors');
+    } finally {
+      await context.close();
+    }
+  });
 });

@@ -229,6 +229,15 @@ describe('REST calls', () => {
     expect((calls[0].init.headers as Record<string, string>).Accept).toBe('text/csv');
   });
 
+  it('reads the device list without a login and validates it', async () => {
+    answers.push(json(200, [{ name: 'plc1', driver: 'modbus-tcp', connected: true, polls: 5 }, { bogus: true }]));
+    const d = await api.devices();
+    expect(d).toHaveLength(1);
+    expect(d[0]).toMatchObject({ name: 'plc1', connected: true, polls: 5, timeouts: 0 });
+    expect(calls.at(-1)!.url).toBe('/api/v1/devices');
+    expect(calls.at(-1)!.init.method).toBe('GET');
+  });
+
   it('turns a network failure into a sentence', async () => {
     await expect(api.info()).rejects.toMatchObject({ status: 0, message: 'Cannot reach the server.' });
   });

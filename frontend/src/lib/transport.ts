@@ -4,6 +4,7 @@
 
 import { dispositionFilename, parseAuditEvents } from './audit';
 import { Backoff } from './backoff';
+import { parseDevices, type DeviceStats } from './devices';
 import { parseServerMessage } from './messages';
 import type { AuditEvent, Info, ServerMessage, Session, TagInfo, TagScalar, WriteResult } from './types';
 
@@ -155,6 +156,11 @@ export const api = {
   /** Audit entries, newest first; `query` is a query string from auditQuery (kind=audit…). */
   async auditEvents(query: string): Promise<AuditEvent[]> {
     return parseAuditEvents(await request<unknown>('GET', `/api/v1/events?${query}`, undefined, 30000));
+  },
+
+  /** Every device's link state and counters (no login needed). */
+  async devices(): Promise<DeviceStats[]> {
+    return parseDevices(await request<unknown>('GET', '/api/v1/devices', undefined, 5000));
   },
 
   /** GET a file with the session (cookie and bearer token), e.g. a CSV export. */

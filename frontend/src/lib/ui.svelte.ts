@@ -1,8 +1,8 @@
 // View state that is not server data: which screen, which dialog.
 
-export type View = 'overview' | 'tags' | 'audit';
+export type View = 'overview' | 'tags' | 'audit' | 'diagnostics';
 
-const HASH: Record<View, string> = { overview: '#/', tags: '#/tags', audit: '#/audit' };
+const HASH: Record<View, string> = { overview: '#/', tags: '#/tags', audit: '#/audit', diagnostics: '#/diagnostics' };
 
 function viewFromHash(): View {
   switch (location.hash) {
@@ -10,6 +10,8 @@ function viewFromHash(): View {
       return 'tags';
     case '#/audit':
       return 'audit';
+    case '#/diagnostics':
+      return 'diagnostics';
     default:
       return 'overview';
   }
