@@ -10,7 +10,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.dat
 LISTEN  ?= 127.0.0.1:8080
 DATA    ?= ./data
 
-TEST_PACKAGES    := chromium xvfb xauth imagemagick curl
+TEST_PACKAGES    := chromium xvfb xauth imagemagick curl python3-pymodbus
 DESKTOP_PACKAGES := libgtk-3-dev libwebkit2gtk-4.0-dev pkg-config gcc
 
 FRONTEND_SRC := $(shell find frontend/src frontend/index.html frontend/vite.config.ts frontend/package.json -type f 2>/dev/null)
@@ -49,7 +49,7 @@ lint:
 	$(GO) vet -tags desktop,production,webkit2_40 ./...
 
 test-go:
-	$(GO) test -race -count=1 ./...
+	EDGEHMI_REQUIRE_PYMODBUS=1 $(GO) test -race -count=1 ./...
 	$(GO) test -race -count=1 -tags desktop,production,webkit2_40 ./app/
 
 test-frontend: frontend/node_modules/.package-lock.json

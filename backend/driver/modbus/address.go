@@ -62,24 +62,6 @@ func (t table) unit() string {
 	return "register"
 }
 
-// maxRead is the most elements one read request may ask for (Modbus
-// application protocol 1.1b3, 6.1-6.4).
-func (t table) maxRead() int {
-	if t.bits() {
-		return 2000
-	}
-	return 125
-}
-
-// maxGap is the largest run of unwanted elements a planned read may span to
-// save a request.
-func (t table) maxGap() int {
-	if t.bits() {
-		return 64
-	}
-	return 16
-}
-
 // dataType is how a point's value is laid out in its table.
 type dataType uint8
 
@@ -91,6 +73,9 @@ const (
 	typeUint32
 	typeFloat32
 	typeFloat64
+	typeInt64
+	typeUint64
+	typeString
 )
 
 var typeNames = [...]string{
@@ -101,9 +86,12 @@ var typeNames = [...]string{
 	typeUint32:  "uint32",
 	typeFloat32: "float32",
 	typeFloat64: "float64",
+	typeInt64:   "int64",
+	typeUint64:  "uint64",
+	typeString:  "string",
 }
 
-const registerTypeList = "int16, uint16, int32, uint32, float32, float64"
+const registerTypeList = "int16, uint16, int32, uint32, int64, uint64, float32, float64, string"
 
 func (d dataType) String() string {
 	if int(d) < len(typeNames) && typeNames[d] != "" {
@@ -112,14 +100,15 @@ func (d dataType) String() string {
 	return "type(" + strconv.Itoa(int(d)) + ")"
 }
 
-// words is the number of 16-bit registers the type occupies (0 for bool).
+// words is the number of 16-bit registers a numeric type occupies (0 for
+// bool and string: a string's size depends on its length).
 func (d dataType) words() int {
 	switch d {
 	case typeInt16, typeUint16:
 		return 1
 	case typeInt32, typeUint32, typeFloat32:
 		return 2
-	case typeFloat64:
+	case typeFloat64, typeInt64, typeUint64:
 		return 4
 	}
 	return 0
@@ -134,31 +123,52 @@ func parseType(s string) (dataType, bool) {
 	return 0, false
 }
 
-// address is a parsed point location: a table, a 0-based protocol address
-// and the data type found there.
+// noBit is address.bit for addresses of whole registers (and of coils and
+// discrete inputs).
+const noBit = -1
+
+// address is a parsed point location: a table, a 0-based protocol address,
+// the data type found there and, for "HR10.3", the bit inside the register.
 type address struct {
 	table  table
 	offset uint16
 	typ    dataType
+	bit    int8 // 0 (least significant) to 15, or noBit
+	length int  // string length in characters (2 per register)
 }
+
+// isBit reports whether the address is one bit inside a register.
+func (a address) isBit() bool { return a.bit != noBit }
 
 // size is the number of table elements the point occupies.
 func (a address) size() int {
-	if a.table.bits() {
+	switch {
+	case a.table.bits(), a.isBit():
 		return 1
+	case a.typ == typeString:
+		return (a.length + 1) / 2
 	}
 	return a.typ.words()
 }
 
+// end is the offset just past the point (exclusive).
+func (a address) end() int { return int(a.offset) + a.size() }
+
 func (a address) String() string {
-	return a.table.prefix() + strconv.Itoa(int(a.offset))
+	s := a.table.prefix() + strconv.Itoa(int(a.offset))
+	if a.isBit() {
+		s += "." + strconv.Itoa(int(a.bit))
+	}
+	return s
 }
 
-// parseAddress parses "C<n>", "DI<n>", "IR<n>" or "HR<n>" together with the
-// data type stored there. Prefixes are case-insensitive; n is a decimal
-// protocol address in 0..65535.
+// parseAddress parses "C<n>", "DI<n>", "IR<n>" or "HR<n>", or a bit inside
+// a register "IR<n>.<b>" / "HR<n>.<b>" (b 0-15, 0 the least significant),
+// together with the data type stored there. Prefixes are case-insensitive;
+// n is a decimal protocol address in 0..65535. A string's length is not part
+// of the address: see withLength.
 func parseAddress(addr, typ string) (address, error) {
-	var a address
+	a := address{bit: noBit}
 	s := strings.ToUpper(addr)
 	var digits string
 	switch {
@@ -173,19 +183,28 @@ func parseAddress(addr, typ string) (address, error) {
 	default:
 		return a, fmt.Errorf("address %q: unknown table (use C<n> coil, DI<n> discrete input, IR<n> input register or HR<n> holding register)", addr)
 	}
+	digits, bitDigits, hasBit := strings.Cut(digits, ".")
+	if hasBit && a.table.bits() {
+		return a, fmt.Errorf("address %q: %s have no bits inside (a bit address is IR<n>.<bit> or HR<n>.<bit>)", addr, a.table)
+	}
 	if digits == "" {
 		return a, fmt.Errorf("address %q: %s number is missing (e.g. %s100)", addr, a.table.unit(), a.table.prefix())
 	}
-	for _, r := range digits {
-		if r < '0' || r > '9' {
-			return a, fmt.Errorf("address %q: %q is not a decimal %s number", addr, digits, a.table.unit())
-		}
+	if !isDecimal(digits) {
+		return a, fmt.Errorf("address %q: %q is not a decimal %s number", addr, digits, a.table.unit())
 	}
 	n, err := strconv.ParseUint(digits, 10, 16)
 	if err != nil { // only range errors remain: the digits were checked
 		return a, fmt.Errorf("address %q: %s out of range (0-65535)", addr, a.table.unit())
 	}
 	a.offset = uint16(n)
+	if hasBit {
+		b, err := strconv.Atoi(bitDigits)
+		if !isDecimal(bitDigits) || err != nil || b > 15 {
+			return a, fmt.Errorf("address %q: bit %q is not 0-15 (0 is the least significant)", addr, bitDigits)
+		}
+		a.bit = int8(b)
+	}
 
 	t, ok := parseType(typ)
 	switch {
@@ -193,17 +212,52 @@ func parseAddress(addr, typ string) (address, error) {
 		return a, fmt.Errorf("address %q: unknown data type %q (bool, %s)", addr, typ, registerTypeList)
 	case a.table.bits() && t != typeBool:
 		return a, fmt.Errorf("address %q: %s hold only bool, not %s", addr, a.table, t)
-	case !a.table.bits() && t == typeBool:
-		return a, fmt.Errorf("address %q: type bool does not fit %s (use %s)", addr, a.table, registerTypeList)
+	case a.isBit() && t != typeBool:
+		return a, fmt.Errorf("address %q: a bit inside a register is bool, not %s", addr, t)
+	case !a.table.bits() && !a.isBit() && t == typeBool:
+		return a, fmt.Errorf("address %q: type bool does not fit %s (use a bit such as %s.0, or %s)", addr, a.table, a, registerTypeList)
 	}
 	a.typ = t
-	if last := int(a.offset) + a.size() - 1; last > 65535 {
+	if last := a.end() - 1; last > 65535 {
 		return a, fmt.Errorf("address %q: %s needs %d registers and runs past register 65535", addr, t, a.size())
 	}
 	return a, nil
 }
 
-// CheckAddress validates a Modbus address and data type without I/O.
+func isDecimal(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// maxStringLength is the longest string a point may hold: 125 registers, one
+// read.
+const maxStringLength = 250
+
+// withLength sets a string address's length (characters) and checks it;
+// other types ignore length.
+func (a address) withLength(length int) (address, error) {
+	if a.typ != typeString {
+		return a, nil
+	}
+	if length < 1 || length > maxStringLength {
+		return a, fmt.Errorf("address %s: string length %d is out of range (1-%d characters)", a, length, maxStringLength)
+	}
+	a.length = length
+	if last := a.end() - 1; last > 65535 {
+		return a, fmt.Errorf("address %s: a string of %d characters needs %d registers and runs past register 65535", a, length, a.size())
+	}
+	return a, nil
+}
+
+// CheckAddress validates a Modbus address and data type without I/O. A
+// string's length is checked when the driver prepares its points.
 func CheckAddress(addr, dataType string) error {
 	_, err := parseAddress(addr, dataType)
 	return err

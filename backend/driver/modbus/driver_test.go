@@ -3,6 +3,7 @@ package modbus
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"math"
@@ -34,6 +35,11 @@ type fakePLC struct {
 	units  map[uint8]int // requests seen per unit id
 	delay  time.Duration // answer this late
 	busyIR bool          // answer input register reads with "device busy"
+	// hrHook, if set, may refuse a holding register request with an
+	// exception error before it is served.
+	hrHook func(unit uint8, addr, qty uint16, write bool) error
+	// hrReads counts holding register reads per "unit:addr+qty".
+	hrReads map[string]int
 }
 
 func newFakePLC() *fakePLC { return &fakePLC{units: map[uint8]int{}} }
@@ -89,6 +95,17 @@ func (p *fakePLC) HandleHoldingRegisters(req *sv.HoldingRegistersRequest) ([]uin
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if !req.IsWrite {
+		if p.hrReads == nil {
+			p.hrReads = map[string]int{}
+		}
+		p.hrReads[fmt.Sprintf("%d:%d+%d", req.UnitId, req.Addr, req.Quantity)]++
+	}
+	if p.hrHook != nil {
+		if err := p.hrHook(req.UnitId, req.Addr, req.Quantity, req.IsWrite); err != nil {
+			return nil, err
+		}
+	}
 	if req.IsWrite {
 		copy(p.hr[req.Addr:], req.Args)
 		return nil, nil
@@ -279,7 +296,8 @@ func TestExceptionMarksOnlyItsBlock(t *testing.T) {
 	if err := d.Read(context.Background(), out); err != nil {
 		t.Fatalf("Read with exceptions: %v", err)
 	}
-	wantGood := map[int]float64{0: 1, 1: 2, 4: 3, 6: 0}
+	// Isolation reads HR999 alone: only HR998 float64 is Bad.
+	wantGood := map[int]float64{0: 1, 1: 2, 3: 0, 4: 3, 6: 0}
 	for i, r := range out {
 		if w, ok := wantGood[i]; ok {
 			if r.Sample.Quality != hmi.Good || r.Sample.Value.Float() != w {
@@ -291,10 +309,8 @@ func TestExceptionMarksOnlyItsBlock(t *testing.T) {
 			t.Errorf("%s: quality %v, want bad", ps[i].Address, r.Sample.Quality)
 		}
 	}
-	for _, i := range []int{2, 3} {
-		if r := out[i].Sample.Reason; !strings.Contains(r, "illegal data address") || !strings.Contains(r, "HR998-HR1001") {
-			t.Errorf("%s reason %q", ps[i].Address, r)
-		}
+	if r := out[2].Sample.Reason; r != "illegal address (exception 2 reading HR998-HR1001)" {
+		t.Errorf("%s reason %q", ps[2].Address, r)
 	}
 	if r := out[5].Sample.Reason; !strings.Contains(r, "device busy") || !strings.Contains(r, "IR0") {
 		t.Errorf("IR0 reason %q", r)
@@ -327,12 +343,12 @@ func TestIllegalAddressBlock(t *testing.T) {
 	}
 	for _, i := range []int{1, 2, 3} {
 		s := out[i].Sample
-		if s.Quality != hmi.Bad || !strings.HasPrefix(s.Reason, "illegal data address") {
+		if s.Quality != hmi.Bad || !strings.HasPrefix(s.Reason, "illegal address") {
 			t.Errorf("%s: %+v", ps[i].Address, s)
 		}
 	}
-	if r := out[1].Sample.Reason; !strings.Contains(r, "HR1200-HR1201") {
-		t.Errorf("reason %q does not name the block", r)
+	if r := out[1].Sample.Reason; r != "illegal address (exception 2 reading HR1200)" {
+		t.Errorf("reason %q does not name the read", r)
 	}
 }
 
@@ -401,9 +417,13 @@ func TestWriteRejects(t *testing.T) {
 		{"HR0", "int16", hmi.Number(1.5), "not a whole number"},
 		{"C0", "bool", hmi.Number(3), "does not fit a coil"},
 		{"HR70000", "uint16", hmi.Number(1), "register out of range"},
-		{"HR5000", "uint16", hmi.Number(1), "device refused: illegal data address (exception 2)"},
-		{"HR5000", "float32", hmi.Number(1), "device refused: illegal data address"},
-		{"C5000", "bool", hmi.Bool(true), "device refused: illegal data address"},
+		{"HR5000", "uint16", hmi.Number(1), "device refused: illegal address: illegal data address (exception 2)"},
+		{"HR5000", "float32", hmi.Number(1), "device refused: illegal address"},
+		{"C5000", "bool", hmi.Bool(true), "device refused: illegal address"},
+		{"IR5.1", "bool", hmi.Bool(true), `address "IR5.1" is read-only`},
+		{"HR0.1", "bool", hmi.Number(2), "does not fit a coil"},
+		{"HR0", "string", hmi.String("x"), "string length 0 is out of range"},
+		{"HR5000.1", "bool", hmi.Bool(true), "device refused: illegal address"},
 	}
 	for _, tt := range tests {
 		err := d.Write(ctx, driver.Point{Tag: "T1", Address: tt.addr, Type: tt.typ}, tt.v)

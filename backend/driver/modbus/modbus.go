@@ -3,14 +3,23 @@
 //
 // Addresses are 0-based protocol addresses with a table prefix: C<n> coil,
 // DI<n> discrete input, IR<n> input register, HR<n> holding register (n in
-// 0..65535), e.g. "HR100". Coils and discrete inputs hold bool; registers
-// hold int16, uint16, int32, uint32, float32 or float64, multi-register
-// values big-endian with the high word first (ABCD).
+// 0..65535), e.g. "HR100", and bits inside a register, "HR10.3" (bit 0 the
+// least significant). Coils, discrete inputs and register bits hold bool;
+// registers hold int16, uint16, int32, uint32, int64, uint64, float32,
+// float64 or fixed-length strings (2 characters per register, high byte
+// first). 32- and 64-bit values follow the device's byte order (ABCD, BADC,
+// CDAB or DCBA), which a tag may override, as it may the unit id.
 //
-// Prepare plans block reads once; Read runs the plan. A Modbus exception
-// answer marks the points of its block Bad and leaves the link up; any other
-// failure (network error, timeout, garbled frame) closes the connection and
-// returns an error wrapping driver.ErrNotConnected.
+// Prepare plans block reads once (sorted by unit, table and address, within
+// the device's max_registers, max_bits and max_gap); Read runs the plan. A
+// block answered with "illegal data address" is split in halves until the
+// bad points are found: only they go Bad ("illegal address"), they are left
+// out of later plans and retried alone every minute. Busy answers are
+// retried once; a gateway that cannot reach a unit makes that unit's points
+// Bad for the scan. Any other exception marks the points of its block Bad
+// and leaves the link up; any other failure (network error, timeout, garbled
+// frame) closes the connection and returns an error wrapping
+// driver.ErrNotConnected.
 package modbus
 
 import (
@@ -36,6 +45,15 @@ const Name = "modbus-tcp"
 // DefaultTimeout bounds one request (and connecting) when the device sets none.
 const DefaultTimeout = time.Second
 
+const (
+	// busyRetryDelay is the wait before the one retry of a request answered
+	// "acknowledge" or "busy".
+	busyRetryDelay = 50 * time.Millisecond
+	// badRetryPeriod is how often a point found at an illegal address (and a
+	// learned illegal gap) is tried again.
+	badRetryPeriod = time.Minute
+)
+
 // Kind returns the modbus-tcp driver kind for the driver registry.
 func Kind() driver.Kind {
 	return driver.Kind{
@@ -45,27 +63,52 @@ func Kind() driver.Kind {
 	}
 }
 
-// Driver is one Modbus TCP connection to one device (unit).
+// Driver is one Modbus TCP connection to one device, and through a gateway
+// to the units behind it.
 //
 // The poller calls it from one goroutine, but Write may also be called from
 // another goroutine at the same time as Read: a mutex serialises requests,
-// since a goburrow handler must not be used concurrently.
+// since a goburrow handler must not be used concurrently (and its unit id is
+// set before each request).
 type Driver struct {
 	addr    string // host:port
-	unit    byte
+	unit    byte   // the device's unit id; a point may override it
+	order   byteOrder
+	lim     limits
 	timeout time.Duration
+
+	// Test hooks: the clock, the wait before retrying a busy request and
+	// the period of retries of illegal addresses.
+	now        func() time.Time
+	busyDelay  time.Duration
+	retryAfter time.Duration
 
 	mu      sync.Mutex
 	handler *gb.TCPClientHandler // nil while not connected
 	client  gb.Client
 	points  []driver.Point
-	addrs   []address
+	pts     []point
 	blocks  []block
+	// bad[i] is when point i, found at an illegal address, is tried again;
+	// zero for points in the plan.
+	bad []time.Time
+	// gaps are illegal stretches between points learned by isolation; the
+	// plan does not read across them until they expire.
+	gaps   []learnedGap
+	replan bool
+}
+
+// learnedGap is a span no read may cover until it expires.
+type learnedGap struct {
+	span
+	until time.Time
 }
 
 // New builds a driver for dev without I/O. It uses dev.Host, dev.Port,
 // dev.UnitID (as given: the project file defaults it to 1, and 0 is a valid
-// unit for some gateways) and dev.Timeout (1s if 0).
+// unit for some gateways), dev.Timeout (1s if 0), dev.ByteOrder ("" is
+// ABCD) and the planner limits dev.MaxRegisters, dev.MaxBits and dev.MaxGap
+// (0 takes the defaults 125, 2000 and 16).
 func New(dev config.Device) (*Driver, error) {
 	if dev.Host == "" {
 		return nil, errors.New("modbus-tcp: host is missing")
@@ -77,11 +120,38 @@ func New(dev config.Device) (*Driver, error) {
 	if unit < 0 || unit > 255 {
 		return nil, fmt.Errorf("modbus-tcp: unit_id %d is out of range (0-255)", dev.UnitID)
 	}
+	order, err := parseByteOrder(dev.ByteOrder)
+	if err != nil {
+		return nil, fmt.Errorf("modbus-tcp: %w", err)
+	}
+	switch {
+	case dev.MaxRegisters < 0 || dev.MaxRegisters > 125:
+		return nil, fmt.Errorf("modbus-tcp: max_registers %d is out of range (1-125)", dev.MaxRegisters)
+	case dev.MaxBits < 0 || dev.MaxBits > 2000:
+		return nil, fmt.Errorf("modbus-tcp: max_bits %d is out of range (1-2000)", dev.MaxBits)
+	case dev.MaxGap < 0 || dev.MaxGap > 124:
+		return nil, fmt.Errorf("modbus-tcp: max_gap %d is out of range (0-124)", dev.MaxGap)
+	}
+	// A project file fills every limit (max_gap 0 meaning "no gaps"); a
+	// device built in code leaves them all 0 for the defaults.
+	lim := limits{maxRegisters: dev.MaxRegisters, maxBits: dev.MaxBits, maxGap: dev.MaxGap}
+	if lim.maxRegisters == 0 {
+		lim.maxRegisters = defaultMaxRegisters
+	}
+	if lim.maxBits == 0 {
+		lim.maxBits = defaultMaxBits
+	}
+	if dev.MaxGap == 0 && dev.MaxRegisters == 0 && dev.MaxBits == 0 {
+		lim.maxGap = defaultMaxGap
+	}
 	timeout := dev.Timeout.Duration
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	return &Driver{addr: dev.Addr(), unit: byte(unit), timeout: timeout}, nil
+	return &Driver{
+		addr: dev.Addr(), unit: byte(unit), order: order, lim: lim, timeout: timeout,
+		now: time.Now, busyDelay: busyRetryDelay, retryAfter: badRetryPeriod,
+	}, nil
 }
 
 // Connect opens the TCP connection, closing any previous one.
@@ -127,34 +197,68 @@ func (d *Driver) dropLocked() {
 }
 
 // Prepare parses the points and plans the block reads. On error the previous
-// plan is kept.
+// plan is kept. Points found at illegal addresses and learned gaps are
+// forgotten: the new tag set is read in full.
 func (d *Driver) Prepare(points []driver.Point) error {
-	addrs := make([]address, len(points))
+	pts := make([]point, len(points))
 	var errs []error
 	for i, p := range points {
-		a, err := parseAddress(p.Address, p.Type)
+		pt, err := d.resolve(p)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("tag %q: %w", p.Tag, err))
 			continue
 		}
-		addrs[i] = a
+		pts[i] = pt
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("modbus %s: %w", d.addr, errors.Join(errs...))
 	}
-	blocks := plan(addrs)
+	blocks := plan(pts, nil, d.lim, nil)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.points = slices.Clone(points)
-	d.addrs = addrs
+	d.pts = pts
 	d.blocks = blocks
+	d.bad = make([]time.Time, len(pts))
+	d.gaps = nil
+	d.replan = false
 	return nil
 }
 
+// resolve parses a point's address and type and settles its unit id, byte
+// order and string length against the device's.
+func (d *Driver) resolve(p driver.Point) (point, error) {
+	a, err := parseAddress(p.Address, p.Type)
+	if err != nil {
+		return point{}, err
+	}
+	if a.typ == typeString {
+		if a, err = a.withLength(p.Length); err != nil {
+			return point{}, err
+		}
+	}
+	pt := point{address: a, unit: d.unit, order: d.order}
+	if p.UnitID != nil {
+		if *p.UnitID < 0 || *p.UnitID > 255 {
+			return point{}, fmt.Errorf("unit_id %d is out of range (0-255)", *p.UnitID)
+		}
+		pt.unit = byte(*p.UnitID)
+	}
+	if p.ByteOrder != "" {
+		if pt.order, err = parseByteOrder(p.ByteOrder); err != nil {
+			return point{}, err
+		}
+	}
+	return pt, nil
+}
+
 // Read runs the planned block reads and decodes every prepared point into
-// out. A block answered with a Modbus exception gets Bad samples and the
-// other blocks are still read; a link failure stops the read, closes the
-// connection and returns an error wrapping driver.ErrNotConnected.
+// out. A block answered with a Modbus exception gets Bad samples (after
+// isolating illegal addresses, or retrying a busy device once) and the other
+// blocks are still read; a gateway that cannot reach a unit makes the rest
+// of that unit's points Bad for this scan; a link failure stops the read,
+// closes the connection and returns an error wrapping
+// driver.ErrNotConnected.
 func (d *Driver) Read(ctx context.Context, out []driver.Reading) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -164,61 +268,289 @@ func (d *Driver) Read(ctx context.Context, out []driver.Reading) error {
 	for i := range out {
 		out[i] = driver.Reading{Index: d.points[i].Index}
 	}
+	now := d.now()
+	if err := d.retryBadLocked(ctx, now, out); err != nil {
+		d.markRest(d.blocks, err, now, out)
+		return err
+	}
+	d.expireGapsLocked(now)
+	if d.replan {
+		d.blocks = plan(d.pts, d.skipped(), d.lim, d.forbidden())
+		d.replan = false
+	}
+	deadUnits := map[byte]string{}
 	for bi, b := range d.blocks {
+		if reason, dead := deadUnits[b.unit]; dead {
+			d.markBad(b.points, reason, now, out)
+			continue
+		}
 		data, err := d.readBlock(ctx, b)
-		now := time.Now()
+		now = d.now()
 		if err != nil {
 			var exc *gb.ModbusError
-			if errors.As(err, &exc) {
-				reason := fmt.Sprintf("%s (exception %d reading %s)", exceptionReason(exc.ExceptionCode), exc.ExceptionCode, b)
-				d.markBad(b, reason, now, out)
-				continue
+			if !errors.As(err, &exc) {
+				d.markRest(d.blocks[bi:], err, now, out)
+				return err
 			}
-			for _, rest := range d.blocks[bi:] {
-				d.markBad(rest, "not read: "+err.Error(), now, out)
+			switch exc.ExceptionCode {
+			case gb.ExceptionCodeIllegalDataAddress:
+				if _, err := d.isolate(ctx, b.unit, b.table, b.points, now, out); err != nil {
+					d.markRest(d.blocks[bi+1:], err, now, out)
+					return err
+				}
+			case gb.ExceptionCodeGatewayPathUnavailable, gb.ExceptionCodeGatewayTargetDeviceFailedToRespond:
+				reason := exceptionText(exc.ExceptionCode, b)
+				deadUnits[b.unit] = fmt.Sprintf("%s (exception %d on an earlier read of unit %d)", exceptionReason(exc.ExceptionCode), exc.ExceptionCode, b.unit)
+				d.markBad(b.points, reason, now, out)
+			default:
+				d.markBad(b.points, exceptionText(exc.ExceptionCode, b), now, out)
 			}
-			return err
+			continue
 		}
 		d.decodeBlock(b, data, now, out)
 	}
 	return nil
 }
 
-// readBlock sends one block read. Errors other than Modbus exceptions come
+// markRest marks the points of blocks not read because of err Bad.
+func (d *Driver) markRest(blocks []block, err error, ts time.Time, out []driver.Reading) {
+	for _, b := range blocks {
+		d.markBad(b.points, "not read: "+err.Error(), ts, out)
+	}
+}
+
+// exceptionText is a sample's reason for an exception answer to a read.
+func exceptionText(code byte, b block) string {
+	return fmt.Sprintf("%s (exception %d reading %s)", exceptionReason(code), code, b)
+}
+
+// retryBadLocked marks the points found at illegal addresses Bad and reads
+// those whose retry is due, alone; a point that answers goes back into the
+// plan.
+func (d *Driver) retryBadLocked(ctx context.Context, now time.Time, out []driver.Reading) error {
+	for i, at := range d.bad {
+		if at.IsZero() {
+			continue
+		}
+		p := d.pts[i]
+		if now.Before(at) {
+			out[i].Sample = hmi.BadSample(fmt.Sprintf("illegal address (exception 2 reading %s; tried again every %s)", p.address, d.retryAfter), now)
+			continue
+		}
+		b := block{unit: p.unit, table: p.table, start: p.offset, count: p.size(), points: []int{i}}
+		data, err := d.readBlock(ctx, b)
+		ts := d.now()
+		if err != nil {
+			var exc *gb.ModbusError
+			if !errors.As(err, &exc) {
+				out[i].Sample = hmi.BadSample("not read: "+err.Error(), ts)
+				return err
+			}
+			d.bad[i] = ts.Add(d.retryAfter)
+			out[i].Sample = hmi.BadSample(exceptionText(exc.ExceptionCode, b), ts)
+			continue
+		}
+		d.bad[i] = time.Time{}
+		d.replan = true
+		d.decodeBlock(b, data, ts, out)
+	}
+	return nil
+}
+
+// expireGapsLocked forgets learned illegal gaps that are due for a retry.
+func (d *Driver) expireGapsLocked(now time.Time) {
+	n := len(d.gaps)
+	d.gaps = slices.DeleteFunc(d.gaps, func(g learnedGap) bool { return !now.Before(g.until) })
+	if len(d.gaps) != n {
+		d.replan = true
+	}
+}
+
+// skipped reports the points left out of the plan (found at illegal
+// addresses), or nil when there are none.
+func (d *Driver) skipped() []bool {
+	var skip []bool
+	for i, at := range d.bad {
+		if !at.IsZero() {
+			if skip == nil {
+				skip = make([]bool, len(d.bad))
+			}
+			skip[i] = true
+		}
+	}
+	return skip
+}
+
+// forbidden is what no planned read may cover: the points found at illegal
+// addresses and the learned gaps.
+func (d *Driver) forbidden() []span {
+	var f []span
+	for i, at := range d.bad {
+		if !at.IsZero() {
+			p := d.pts[i]
+			f = append(f, span{unit: p.unit, table: p.table, lo: int(p.offset), hi: p.end()})
+		}
+	}
+	for _, g := range d.gaps {
+		f = append(f, g.span)
+	}
+	return f
+}
+
+// isolate finds the points among idx (sorted by address, all of one unit
+// and table) whose read answered "illegal data address": it reads the two
+// halves, each over only its own points, and splits again whatever fails,
+// down to single points. Points that read are decoded into out; the bad ones
+// are marked Bad ("illegal address") and left out of the plan until their
+// retry. When both halves read but together they did not, the illegal
+// registers lie between them: that gap is learned so that the plan stops
+// reading across it. It reports whether it explained the failure (found a
+// bad point or a gap), and returns link errors.
+func (d *Driver) isolate(ctx context.Context, unit byte, t table, idx []int, now time.Time, out []driver.Reading) (bool, error) {
+	b := d.spanOf(unit, t, idx)
+	if len(idx) == 1 || d.sameExtent(idx) {
+		reason := fmt.Sprintf("illegal address (exception 2 reading %s)", b)
+		for _, i := range idx {
+			d.bad[i] = now.Add(d.retryAfter)
+			out[i].Sample = hmi.BadSample(reason, now)
+		}
+		d.replan = true
+		return true, nil
+	}
+	mid := len(idx) / 2
+	halves := [2][]int{idx[:mid], idx[mid:]}
+	var explained [2]bool
+	for h, part := range halves {
+		sub := d.spanOf(unit, t, part)
+		data, err := d.readBlock(ctx, sub)
+		ts := d.now()
+		if err == nil {
+			d.decodeBlock(sub, data, ts, out)
+			continue
+		}
+		var exc *gb.ModbusError
+		switch {
+		case !errors.As(err, &exc):
+			d.markBad(part, "not read: "+err.Error(), ts, out)
+			if h == 0 {
+				d.markBad(halves[1], "not read: "+err.Error(), ts, out)
+			}
+			return false, err
+		case exc.ExceptionCode == gb.ExceptionCodeIllegalDataAddress:
+			if explained[h], err = d.isolate(ctx, unit, t, part, ts, out); err != nil {
+				if h == 0 {
+					d.markBad(halves[1], "not read: "+err.Error(), ts, out)
+				}
+				return false, err
+			}
+		default:
+			d.markBad(part, exceptionText(exc.ExceptionCode, sub), ts, out)
+			explained[h] = true // not ours to learn from
+		}
+	}
+	if explained[0] || explained[1] {
+		return true, nil
+	}
+	left, right := d.spanOf(unit, t, halves[0]), d.spanOf(unit, t, halves[1])
+	if lo, hi := int(left.start)+left.count, int(right.start); lo <= hi {
+		d.gaps = append(d.gaps, learnedGap{span: span{unit: unit, table: t, lo: lo, hi: hi}, until: now.Add(d.retryAfter)})
+		d.replan = true
+		return true, nil
+	}
+	return false, nil
+}
+
+// spanOf is the smallest block holding the points idx.
+func (d *Driver) spanOf(unit byte, t table, idx []int) block {
+	lo, hi := 65536, 0
+	for _, i := range idx {
+		lo = min(lo, int(d.pts[i].offset))
+		hi = max(hi, d.pts[i].end())
+	}
+	return block{unit: unit, table: t, start: uint16(lo), count: hi - lo, points: idx}
+}
+
+// sameExtent reports whether the points idx all cover the same elements.
+func (d *Driver) sameExtent(idx []int) bool {
+	for _, i := range idx[1:] {
+		if d.pts[i].offset != d.pts[idx[0]].offset || d.pts[i].size() != d.pts[idx[0]].size() {
+			return false
+		}
+	}
+	return true
+}
+
+// readBlock sends one block read, once more after a short wait if the device
+// answers "acknowledge" or "busy". Errors other than Modbus exceptions come
 // back already wrapped (see linkError / requestTimeout).
 func (d *Driver) readBlock(ctx context.Context, b block) ([]byte, error) {
 	op := "read " + b.String()
-	if err := d.prepareRequest(ctx, op); err != nil {
-		return nil, err
+	if b.unit != d.unit {
+		op = fmt.Sprintf("read unit %d %s", b.unit, b)
 	}
-	var (
-		data []byte
-		err  error
-	)
-	start, count := b.start, uint16(b.count)
-	switch b.table {
-	case coils:
-		data, err = d.client.ReadCoils(start, count)
-	case discreteInputs:
-		data, err = d.client.ReadDiscreteInputs(start, count)
-	case inputRegisters:
-		data, err = d.client.ReadInputRegisters(start, count)
-	default:
-		data, err = d.client.ReadHoldingRegisters(start, count)
-	}
-	if err != nil {
-		var exc *gb.ModbusError
-		if errors.As(err, &exc) {
+	return retryBusy(ctx, d.busyDelay, func() ([]byte, error) {
+		if err := d.prepareRequest(ctx, op, b.unit); err != nil {
 			return nil, err
 		}
-		return nil, d.linkError(ctx, op, err)
+		var (
+			data []byte
+			err  error
+		)
+		start, count := b.start, uint16(b.count)
+		switch b.table {
+		case coils:
+			data, err = d.client.ReadCoils(start, count)
+		case discreteInputs:
+			data, err = d.client.ReadDiscreteInputs(start, count)
+		case inputRegisters:
+			data, err = d.client.ReadInputRegisters(start, count)
+		default:
+			data, err = d.client.ReadHoldingRegisters(start, count)
+		}
+		if err != nil {
+			var exc *gb.ModbusError
+			if errors.As(err, &exc) {
+				return nil, err
+			}
+			return nil, d.linkError(ctx, op, err)
+		}
+		return data, nil
+	})
+}
+
+// isBusy reports whether err is an exception a device sends while it cannot
+// serve the request yet: 5 acknowledge, 6 busy, 7 negative acknowledge.
+func isBusy(err error) bool {
+	var exc *gb.ModbusError
+	if !errors.As(err, &exc) {
+		return false
 	}
-	return data, nil
+	switch exc.ExceptionCode {
+	case gb.ExceptionCodeAcknowledge, gb.ExceptionCodeServerDeviceBusy, 7:
+		return true
+	}
+	return false
+}
+
+// retryBusy runs req, and once more after delay if the device was busy.
+func retryBusy(ctx context.Context, delay time.Duration, req func() ([]byte, error)) ([]byte, error) {
+	data, err := req()
+	if !isBusy(err) {
+		return data, err
+	}
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return nil, err
+	case <-t.C:
+	}
+	return req()
 }
 
 // prepareRequest checks the link and ctx before a request and bounds the
 // request by the device timeout or ctx's deadline, whichever comes first.
-func (d *Driver) prepareRequest(ctx context.Context, op string) error {
+func (d *Driver) prepareRequest(ctx context.Context, op string, unit byte) error {
 	if d.handler == nil {
 		return fmt.Errorf("modbus %s: %s: %w", d.addr, op, driver.ErrNotConnected)
 	}
@@ -229,6 +561,7 @@ func (d *Driver) prepareRequest(ctx context.Context, op string) error {
 	// goburrow reads Timeout under its own lock inside the request, which
 	// runs on this goroutine while d.mu is held.
 	d.handler.Timeout = timeout
+	d.handler.SlaveId = unit
 	return nil
 }
 
@@ -281,8 +614,8 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-func (d *Driver) markBad(b block, reason string, ts time.Time, out []driver.Reading) {
-	for _, i := range b.points {
+func (d *Driver) markBad(idx []int, reason string, ts time.Time, out []driver.Reading) {
+	for _, i := range idx {
 		out[i].Sample = hmi.BadSample(reason, ts)
 	}
 }
@@ -294,46 +627,60 @@ func (d *Driver) decodeBlock(b block, data []byte, ts time.Time, out []driver.Re
 		want = (b.count + 7) / 8
 	}
 	if len(data) < want {
-		d.markBad(b, fmt.Sprintf("short answer reading %s: %d bytes, want %d", b, len(data), want), ts, out)
+		d.markBad(b.points, fmt.Sprintf("short answer reading %s: %d bytes, want %d", b, len(data), want), ts, out)
 		return
 	}
 	for _, i := range b.points {
-		a := d.addrs[i]
-		off := int(a.offset) - int(b.start)
-		var v hmi.Value
-		if b.table.bits() {
+		p := d.pts[i]
+		off := int(p.offset) - int(b.start)
+		var (
+			v   hmi.Value
+			err error
+		)
+		switch {
+		case b.table.bits():
 			v = hmi.Bool(bitAt(data, off))
-		} else {
-			var err error
-			v, err = decodeRegisters(a.typ, data[2*off:])
-			if err != nil { // cannot happen with a valid plan; keep the point honest anyway
-				out[i].Sample = hmi.BadSample(err.Error(), ts)
-				continue
-			}
+		case p.isBit():
+			v = hmi.Bool(registerBit(data[2*off:], p.bit))
+		case p.typ == typeString:
+			v, err = decodeString(data[2*off:], p.length)
+		default:
+			v, err = decodeRegisters(p.typ, p.order, data[2*off:])
+		}
+		if err != nil { // cannot happen with a valid plan; keep the point honest anyway
+			out[i].Sample = hmi.BadSample(err.Error(), ts)
+			continue
 		}
 		out[i].Sample = hmi.Sample{Value: v, Quality: hmi.Good, TS: ts}
 	}
 }
 
-// Write writes one value: a coil with Write Single Coil, a 16-bit holding
-// register with Write Single Register, a 32/64-bit value with Write Multiple
-// Registers. Discrete inputs and input registers are read-only.
+// Write writes one value: a coil with Write Single Coil (05), a 16-bit
+// holding register with Write Single Register (06), a 32/64-bit value or a
+// string with Write Multiple Registers (16). A bit inside a holding register
+// is a read-modify-write of that register (03 then 06) under the driver's
+// lock: no other request of this driver comes between, but the device's own
+// program may change the register's other bits in between. Discrete inputs
+// and input registers are read-only. A busy device gets one retry.
 func (d *Driver) Write(ctx context.Context, p driver.Point, v hmi.Value) error {
-	a, err := parseAddress(p.Address, p.Type)
+	pt, err := d.resolve(p)
 	if err != nil {
 		return fmt.Errorf("modbus %s: write tag %q: %w", d.addr, p.Tag, err)
 	}
-	if !a.table.writable() {
-		return fmt.Errorf("modbus %s: write tag %q: address %q is read-only (%s)", d.addr, p.Tag, p.Address, a.table)
+	if !pt.table.writable() {
+		return fmt.Errorf("modbus %s: write tag %q: address %q is read-only (%s)", d.addr, p.Tag, p.Address, pt.table)
 	}
 	var (
-		coil bool
+		on   bool
 		regs []byte
 	)
-	if a.table == coils {
-		coil, err = coilValue(v)
-	} else {
-		regs, err = encodeRegisters(a.typ, v)
+	switch {
+	case pt.table == coils, pt.isBit():
+		on, err = coilValue(v)
+	case pt.typ == typeString:
+		regs, err = encodeString(v, pt.length)
+	default:
+		regs, err = encodeRegisters(pt.typ, pt.order, v)
 	}
 	if err != nil {
 		return fmt.Errorf("modbus %s: write tag %q (%s %s): %w", d.addr, p.Tag, p.Address, p.Type, err)
@@ -341,28 +688,58 @@ func (d *Driver) Write(ctx context.Context, p driver.Point, v hmi.Value) error {
 
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	op := fmt.Sprintf("write tag %q (%s)", p.Tag, a)
-	if err := d.prepareRequest(ctx, op); err != nil {
-		return err
+	op := fmt.Sprintf("write tag %q (%s)", p.Tag, pt.address)
+	if pt.unit != d.unit {
+		op = fmt.Sprintf("write tag %q (unit %d %s)", p.Tag, pt.unit, pt.address)
+	}
+	request := func(send func() ([]byte, error)) ([]byte, error) {
+		return retryBusy(ctx, d.busyDelay, func() ([]byte, error) {
+			if err := d.prepareRequest(ctx, op, pt.unit); err != nil {
+				return nil, err
+			}
+			data, err := send()
+			var exc *gb.ModbusError
+			if err != nil && !errors.As(err, &exc) {
+				return nil, d.linkError(ctx, op, err)
+			}
+			return data, err
+		})
 	}
 	switch {
-	case a.table == coils:
+	case pt.table == coils:
 		state := uint16(0x0000)
-		if coil {
+		if on {
 			state = 0xFF00
 		}
-		_, err = d.client.WriteSingleCoil(a.offset, state)
+		_, err = request(func() ([]byte, error) { return d.client.WriteSingleCoil(pt.offset, state) })
+	case pt.isBit():
+		var cur []byte
+		cur, err = request(func() ([]byte, error) { return d.client.ReadHoldingRegisters(pt.offset, 1) })
+		if err == nil && len(cur) < 2 {
+			return fmt.Errorf("modbus %s: %s: short answer reading the register: %d bytes", d.addr, op, len(cur))
+		}
+		if err == nil {
+			w := binary.BigEndian.Uint16(cur)
+			if on {
+				w |= 1 << uint(pt.bit)
+			} else {
+				w &^= 1 << uint(pt.bit)
+			}
+			_, err = request(func() ([]byte, error) { return d.client.WriteSingleRegister(pt.offset, w) })
+		}
 	case len(regs) == 2:
-		_, err = d.client.WriteSingleRegister(a.offset, binary.BigEndian.Uint16(regs))
+		_, err = request(func() ([]byte, error) { return d.client.WriteSingleRegister(pt.offset, binary.BigEndian.Uint16(regs)) })
 	default:
-		_, err = d.client.WriteMultipleRegisters(a.offset, uint16(len(regs)/2), regs)
+		_, err = request(func() ([]byte, error) {
+			return d.client.WriteMultipleRegisters(pt.offset, uint16(len(regs)/2), regs)
+		})
 	}
 	if err != nil {
 		var exc *gb.ModbusError
 		if errors.As(err, &exc) {
-			return fmt.Errorf("modbus %s: %s: device refused: %s (exception %d)", d.addr, op, exceptionReason(exc.ExceptionCode), exc.ExceptionCode)
+			return fmt.Errorf("modbus %s: %s: device refused: %s", d.addr, op, refusal(exc.ExceptionCode))
 		}
-		return d.linkError(ctx, op, err)
+		return err // wrapped by prepareRequest or linkError
 	}
 	return nil
 }
@@ -373,23 +750,60 @@ func exceptionReason(code byte) string {
 	case gb.ExceptionCodeIllegalFunction:
 		return "illegal function"
 	case gb.ExceptionCodeIllegalDataAddress:
-		return "illegal data address"
+		return "illegal address"
 	case gb.ExceptionCodeIllegalDataValue:
 		return "illegal data value"
 	case gb.ExceptionCodeServerDeviceFailure:
 		return "device failure"
-	case gb.ExceptionCodeAcknowledge:
-		return "acknowledged, still processing"
-	case gb.ExceptionCodeServerDeviceBusy:
+	case gb.ExceptionCodeAcknowledge, gb.ExceptionCodeServerDeviceBusy, 7:
 		return "device busy"
 	case gb.ExceptionCodeMemoryParityError:
 		return "memory parity error"
 	case gb.ExceptionCodeGatewayPathUnavailable:
 		return "gateway path unavailable"
 	case gb.ExceptionCodeGatewayTargetDeviceFailedToRespond:
-		return "gateway target device failed to respond"
+		return "gateway target failed to respond"
 	}
 	return fmt.Sprintf("exception code %d", code)
+}
+
+// refusal words an exception answer to a write: the reason, the standard's
+// name when it says more, and the code, e.g. "illegal address: illegal data
+// address (exception 2)".
+func refusal(code byte) string {
+	reason := exceptionReason(code)
+	if std := exceptionName(code); std != "" && std != reason {
+		reason += ": " + std
+	}
+	return fmt.Sprintf("%s (exception %d)", reason, code)
+}
+
+// exceptionName is the Modbus application protocol's name of an exception
+// code, or "".
+func exceptionName(code byte) string {
+	switch code {
+	case 1:
+		return "illegal function"
+	case 2:
+		return "illegal data address"
+	case 3:
+		return "illegal data value"
+	case 4:
+		return "server device failure"
+	case 5:
+		return "acknowledge"
+	case 6:
+		return "server device busy"
+	case 7:
+		return "negative acknowledge"
+	case 8:
+		return "memory parity error"
+	case 10:
+		return "gateway path unavailable"
+	case 11:
+		return "gateway target device failed to respond"
+	}
+	return ""
 }
 
 var _ driver.Driver = (*Driver)(nil)
