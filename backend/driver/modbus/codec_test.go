@@ -391,3 +391,28 @@ func fuzzString(t *testing.T, b []byte, length int) {
 		t.Fatalf("decodeString(% X) = %q is not a prefix", b[:length], v.Text())
 	}
 }
+
+// BenchmarkDecode decodes one value of each register type, in ABCD and in
+// the word-swapped CDAB order; ns/op is per value.
+func BenchmarkDecode(b *testing.B) {
+	cases := []struct {
+		t dataType
+		n int
+	}{{typeUint16, 2}, {typeInt32, 4}, {typeFloat32, 4}, {typeFloat64, 8}}
+	for _, o := range []byteOrder{orderABCD, orderCDAB} {
+		for _, c := range cases {
+			buf := make([]byte, c.n)
+			for i := range buf {
+				buf[i] = byte(0x41 + i)
+			}
+			b.Run(c.t.String()+"/"+o.String(), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := decodeRegisters(c.t, o, buf); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
