@@ -62,7 +62,7 @@ echo "== Go benchmarks"
 go test -run '^$' -bench 'BenchmarkHubFanout' -benchtime 20000x ./backend/web
 go test -run '^$' -bench 'BenchmarkIngest' -benchtime 2000x ./backend/tags
 go test -run '^$' -bench 'BenchmarkLog' -benchtime 200000x ./backend/store
-go test -run '^$' -bench 'BenchmarkPlanner' ./backend/driver/modbus
+go test -run '^$' -bench 'BenchmarkPlanner|BenchmarkPlanScattered10k|BenchmarkDecode' ./backend/driver/modbus
 go test -run '^$' -bench 'BenchmarkAuditLatency' -benchtime 5000x ./backend/store
 go test -run '^$' -bench 'BenchmarkLogin' -benchtime 20x ./backend/auth
 go test -run '^$' -bench 'BenchmarkPoll100k' -benchtime 1x ./backend/engine
