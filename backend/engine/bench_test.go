@@ -159,16 +159,22 @@ func BenchmarkPoll100k(b *testing.B) {
 		b.ReportMetric(float64(e.db.Changes()-changes0)/wall.Seconds(), "values/s")
 		b.ReportMetric(float64(e.polls()-polls0)/wall.Seconds(), "scans/s")
 	}
-	var p99s []time.Duration
-	var overruns, errs uint64
+	var p99s, jitters, rtts []time.Duration
+	var overruns, errs, requests uint64
 	for _, d := range e.order {
 		st := d.Stats()
 		p99s = append(p99s, st.P99Scan)
+		jitters = append(jitters, st.P99Jitter)
+		rtts = append(rtts, st.P99RTT)
 		overruns += st.Overruns
 		errs += st.Errors
+		requests += st.Requests
 	}
-	slices.Sort(p99s)
-	b.ReportMetric(float64(p99s[len(p99s)-1].Microseconds())/1000, "worst-device-p99-scan-ms")
+	worst := func(ds []time.Duration) float64 { return float64(slices.Max(ds).Microseconds()) / 1000 }
+	b.ReportMetric(worst(p99s), "worst-device-p99-scan-ms")
+	b.ReportMetric(worst(jitters), "worst-device-p99-jitter-ms")
+	b.ReportMetric(worst(rtts), "worst-device-p99-rtt-ms")
+	b.ReportMetric(float64(requests)/float64(len(e.order)), "requests/device")
 	b.ReportMetric(rssMB(), "RSS-MB")
 	b.ReportMetric(float64(overruns), "overruns")
 	b.ReportMetric(float64(errs), "errors")

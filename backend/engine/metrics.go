@@ -39,6 +39,18 @@ func (e *Engine) metrics(w io.Writer) {
 	for _, d := range e.order {
 		fmt.Fprintf(w, "edgehmi_device_scan_p99_seconds{device=%q} %g\n", d.Name(), d.Stats().P99Scan.Seconds())
 	}
+	help("edgehmi_device_scan_jitter_p99_seconds", "gauge", "99th percentile of how far the last 128 scans started from their period.")
+	for _, d := range e.order {
+		fmt.Fprintf(w, "edgehmi_device_scan_jitter_p99_seconds{device=%q} %g\n", d.Name(), d.Stats().P99Jitter.Seconds())
+	}
+	help("edgehmi_device_requests_total", "counter", "Requests the device answered (drivers that time them).")
+	for _, d := range e.order {
+		fmt.Fprintf(w, "edgehmi_device_requests_total{device=%q} %d\n", d.Name(), d.Stats().Requests)
+	}
+	help("edgehmi_device_rtt_p99_seconds", "gauge", "99th percentile round trip of the device's last 128 requests.")
+	for _, d := range e.order {
+		fmt.Fprintf(w, "edgehmi_device_rtt_p99_seconds{device=%q} %g\n", d.Name(), d.Stats().P99RTT.Seconds())
+	}
 	help("edgehmi_device_scan_period_seconds", "gauge", "The device's configured scan period.")
 	for _, d := range e.order {
 		fmt.Fprintf(w, "edgehmi_device_scan_period_seconds{device=%q} %g\n", d.Name(), d.Stats().Scan.Seconds())

@@ -49,9 +49,6 @@ const StaleScans = 3
 // staleReason is constant, so a stale tag is published once, not every scan.
 var staleReason = fmt.Sprintf("stale: no fresh read within %d scan periods", StaleScans)
 
-// scanRing is how many recent scan times the p99 is taken over.
-const scanRing = 128
-
 // Device polls one device. Create it with New and start Run in a goroutine.
 type Device struct {
 	cfg    config.Device
@@ -84,11 +81,11 @@ type stats struct {
 	overruns     atomic.Uint64
 	reconnects   atomic.Uint64
 	lastScanNano atomic.Int64
-	lastGood     atomic.Int64 // Unix ns of the last successful read
+	lastGood     atomic.Int64     // Unix ns of the last successful read
+	scans        driver.Durations // scan times
+	jitter       driver.Durations // how far each scan started from its period
 	mu           sync.Mutex
 	lastErr      string
-	scans        [scanRing]time.Duration // recent scan times, a ring
-	nscans       int
 }
 
 // Stats is a snapshot of a device's counters.
@@ -103,8 +100,13 @@ type Stats struct {
 	Reconnects uint64        `json:"reconnects"`
 	Scan       time.Duration `json:"scan_period_ns"`
 	LastScan   time.Duration `json:"last_scan_ns"`
-	P99Scan    time.Duration `json:"p99_scan_ns"` // over the last 128 scans
-	LastError  string        `json:"last_error,omitempty"`
+	P99Scan    time.Duration `json:"p99_scan_ns"`   // over the last 128 scans
+	P99Jitter  time.Duration `json:"p99_jitter_ns"` // scan starts against the period, last 128
+	// Requests and round trips, from drivers that time them (Modbus).
+	Requests  uint64        `json:"requests"`
+	LastRTT   time.Duration `json:"last_rtt_ns"`
+	P99RTT    time.Duration `json:"p99_rtt_ns"`
+	LastError string        `json:"last_error,omitempty"`
 }
 
 // New prepares a poller for dev's points, whose readings go to sink. It
@@ -129,19 +131,19 @@ func (d *Device) Config() config.Device { return d.cfg }
 func (d *Device) Stats() Stats {
 	d.stats.mu.Lock()
 	lastErr := d.stats.lastErr
-	recent := slices.Clone(d.stats.scans[:min(d.stats.nscans, scanRing)])
 	d.stats.mu.Unlock()
-	var p99 time.Duration
-	if len(recent) > 0 {
-		slices.Sort(recent)
-		p99 = recent[(len(recent)*99+99)/100-1] // nearest rank
-	}
-	return Stats{
+	st := Stats{
 		Name: d.cfg.Name, Driver: d.cfg.Driver,
 		Connected: d.stats.connected.Load(), Polls: d.stats.polls.Load(), Errors: d.stats.errors.Load(),
 		Timeouts: d.stats.timeouts.Load(), Overruns: d.stats.overruns.Load(), Reconnects: d.stats.reconnects.Load(),
-		Scan: d.cfg.Scan.Duration, LastScan: time.Duration(d.stats.lastScanNano.Load()), P99Scan: p99, LastError: lastErr,
+		Scan: d.cfg.Scan.Duration, LastScan: time.Duration(d.stats.lastScanNano.Load()),
+		P99Scan: d.stats.scans.Timing().P99, P99Jitter: d.stats.jitter.Timing().P99, LastError: lastErr,
 	}
+	if t, ok := d.drv.(driver.Timed); ok {
+		rt := t.RequestTiming()
+		st.Requests, st.LastRTT, st.P99RTT = rt.Count, rt.Last, rt.P99
+	}
+	return st
 }
 
 // position finds a tag's place in the device's points.
@@ -263,8 +265,13 @@ func (d *Device) poll(ctx context.Context) error {
 	defer func() { stopWatch(); wg.Wait() }()
 	d.stats.lastGood.Store(time.Now().UnixNano())
 	wg.Go(func() { d.watchStale(wctx) })
+	var lastStart time.Time
 	for {
 		start := time.Now()
+		if !lastStart.IsZero() {
+			d.stats.jitter.Add((start.Sub(lastStart) - d.cfg.Scan.Duration).Abs())
+		}
+		lastStart = start
 		rctx, cancel := context.WithTimeout(ctx, d.cfg.Timeout.Duration)
 		err := d.drv.Read(rctx, out)
 		if err != nil && rctx.Err() == context.DeadlineExceeded && ctx.Err() == nil && !errors.Is(err, driver.ErrTimeout) {
@@ -289,6 +296,7 @@ func (d *Device) poll(ctx context.Context) error {
 		select { // a waiting write goes first
 		case req := <-d.writes:
 			d.doWrite(req)
+			lastStart = time.Time{} // the read-back scan is off the schedule on purpose
 			continue
 		default:
 		}
@@ -298,6 +306,7 @@ func (d *Device) poll(ctx context.Context) error {
 		case <-t.C:
 		case req := <-d.writes:
 			d.doWrite(req)
+			lastStart = time.Time{}
 		}
 	}
 }
@@ -309,10 +318,7 @@ func (d *Device) scanned(took time.Duration) {
 	if took > d.cfg.Scan.Duration {
 		d.stats.overruns.Add(1)
 	}
-	d.stats.mu.Lock()
-	d.stats.scans[d.stats.nscans%scanRing] = took
-	d.stats.nscans++
-	d.stats.mu.Unlock()
+	d.stats.scans.Add(took)
 }
 
 // watchStale marks the device's Good values Uncertain when no fresh read

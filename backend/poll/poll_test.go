@@ -201,7 +201,7 @@ func TestSlowDeviceGoesStaleBeforeBad(t *testing.T) {
 	r.a.hang.Store(false)
 	eventually(t, 3*time.Second, "a1 good again", func() bool { s, _ := r.db.GetByName("a1"); return s.Quality == hmi.Good })
 	st := r.da.Stats()
-	if st.Timeouts == 0 || st.P99Scan < 50*time.Millisecond || st.Scan != 20*time.Millisecond {
+	if st.Timeouts == 0 || st.P99Scan < 50*time.Millisecond || st.Scan != 20*time.Millisecond || st.P99Jitter <= 0 {
 		t.Errorf("stats = %+v, want timeouts counted and the hung scan in p99", st)
 	}
 }

@@ -271,6 +271,9 @@ func TestUnitID(t *testing.T) {
 		t.Fatal(err)
 	}
 	read(t, d, 1)
+	if rt := d.RequestTiming(); rt.Count != 1 || rt.Last <= 0 || rt.P99 != rt.Last {
+		t.Errorf("request timing after one read = %+v", rt)
+	}
 	plc.mu.Lock()
 	defer plc.mu.Unlock()
 	if plc.units[17] != 1 {

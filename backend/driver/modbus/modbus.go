@@ -96,7 +96,13 @@ type Driver struct {
 	// plan does not read across them until they expire.
 	gaps   []learnedGap
 	replan bool
+
+	rtt driver.Durations // round trips of answered requests
 }
+
+// RequestTiming reports the count and round trips of answered read
+// requests (driver.Timed).
+func (d *Driver) RequestTiming() driver.Timing { return d.rtt.Timing() }
 
 // learnedGap is a span no read may cover until it expires.
 type learnedGap struct {
@@ -497,6 +503,7 @@ func (d *Driver) readBlock(ctx context.Context, b block) ([]byte, error) {
 			err  error
 		)
 		start, count := b.start, uint16(b.count)
+		t0 := time.Now()
 		switch b.table {
 		case coils:
 			data, err = d.client.ReadCoils(start, count)
@@ -510,10 +517,12 @@ func (d *Driver) readBlock(ctx context.Context, b block) ([]byte, error) {
 		if err != nil {
 			var exc *gb.ModbusError
 			if errors.As(err, &exc) {
+				d.rtt.Add(time.Since(t0)) // an exception is an answer too
 				return nil, err
 			}
 			return nil, d.linkError(ctx, op, err)
 		}
+		d.rtt.Add(time.Since(t0))
 		return data, nil
 	})
 }
