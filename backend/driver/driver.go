@@ -80,6 +80,17 @@ type Subscriber interface {
 	Subscribe(ctx context.Context, emit func([]Reading)) error
 }
 
+// Grouped is implemented by drivers that read parts of their prepared
+// points on their own schedules (scan classes). After Prepare the poller
+// calls Group once with index lists into the prepared points (each point in
+// exactly one group), then ReadGroup per group instead of Read. ReadGroup
+// fills only its group's entries of out, which is as long as the prepared
+// points; its errors mean what Read's do.
+type Grouped interface {
+	Group(groups [][]int) error
+	ReadGroup(ctx context.Context, g int, out []Reading) error
+}
+
 // Kind describes one kind of driver: how to check its addresses without I/O
 // and how to build a connection.
 type Kind struct {

@@ -244,8 +244,8 @@ func TestReadEveryTable(t *testing.T) {
 		}
 	}
 	// The plan: C0-C2, DI0-DI1, IR0-IR3, HR0-HR9, HR40 (gap of 30 > 16).
-	if len(d.blocks) != 5 {
-		t.Errorf("planned %d blocks: %v", len(d.blocks), d.blocks)
+	if len(d.blocks) != 1 || len(d.blocks[0]) != 5 {
+		t.Errorf("planned %v, want one group of 5 blocks", d.blocks)
 	}
 	// The unit id given (1) is the one sent.
 	plc.mu.Lock()
@@ -658,5 +658,55 @@ func TestNewRejects(t *testing.T) {
 	drv, err := k.New(config.Device{Host: "h", Port: 502})
 	if err != nil || drv == nil {
 		t.Fatalf("Kind().New: %v", err)
+	}
+}
+
+// TestGroups reads two scan classes of one device separately: each read
+// asks only for its own group's blocks and fills only its points.
+func TestGroups(t *testing.T) {
+	plc := newFakePLC()
+	addr := freeAddr(t)
+	serve(t, addr, plc)
+	d, err := New(device(t, addr, 1, time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if err := d.Connect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ps := points("HR0 uint16", "HR1 uint16", "HR100 uint16", "C0 bool")
+	if err := d.Prepare(ps); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Group([][]int{{0, 2}, {1, 3}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Group([][]int{{0, 1}, {1, 2}}); err == nil {
+		t.Error("a point in two groups and one in none was accepted")
+	}
+	d.Group([][]int{{0, 2}, {1, 3}})
+	out := make([]driver.Reading, len(ps))
+	before := d.RequestTiming().Count
+	if err := d.ReadGroup(context.Background(), 0, out); err != nil {
+		t.Fatal(err)
+	}
+	if got := d.RequestTiming().Count - before; got != 2 { // HR0 and HR100: too far apart for one read
+		t.Errorf("group 0 took %d requests, want 2", got)
+	}
+	if out[0].Sample.Quality != hmi.Good || out[2].Sample.Quality != hmi.Good {
+		t.Errorf("group 0 points not read: %+v", out)
+	}
+	if out[1] != (driver.Reading{}) || out[3] != (driver.Reading{}) {
+		t.Errorf("group 0 read touched group 1's points: %+v", out)
+	}
+	if err := d.ReadGroup(context.Background(), 1, out); err != nil {
+		t.Fatal(err)
+	}
+	if out[1].Sample.Quality != hmi.Good || out[3].Sample.Quality != hmi.Good {
+		t.Errorf("group 1 points not read: %+v", out)
+	}
+	if err := d.ReadGroup(context.Background(), 2, out); err == nil {
+		t.Error("read of a group that does not exist")
 	}
 }

@@ -88,7 +88,11 @@ type Driver struct {
 	client  gb.Client
 	points  []driver.Point
 	pts     []point
-	blocks  []block
+	// groups are the scan classes: indexes into points, each read on its
+	// own schedule (driver.Grouped); one group of all points by default.
+	groups [][]int
+	member []int     // the group of each point
+	blocks [][]block // the plan of each group
 	// bad[i] is when point i, found at an illegal address, is tried again;
 	// zero for points in the plan.
 	bad []time.Time
@@ -219,16 +223,65 @@ func (d *Driver) Prepare(points []driver.Point) error {
 	if len(errs) > 0 {
 		return fmt.Errorf("modbus %s: %w", d.addr, errors.Join(errs...))
 	}
-	blocks := plan(pts, nil, d.lim, nil)
+	all := make([]int, len(pts))
+	for i := range all {
+		all[i] = i
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.points = slices.Clone(points)
 	d.pts = pts
-	d.blocks = blocks
 	d.bad = make([]time.Time, len(pts))
 	d.gaps = nil
-	d.replan = false
+	d.setGroupsLocked([][]int{all})
 	return nil
+}
+
+// Group splits the prepared points into groups read separately by
+// ReadGroup (driver.Grouped): every point in exactly one group.
+func (d *Driver) Group(groups [][]int) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	seen := make([]bool, len(d.pts))
+	for _, g := range groups {
+		for _, i := range g {
+			if i < 0 || i >= len(d.pts) || seen[i] {
+				return fmt.Errorf("modbus %s: group: point %d is out of range or in two groups", d.addr, i)
+			}
+			seen[i] = true
+		}
+	}
+	if slices.Contains(seen, false) {
+		return fmt.Errorf("modbus %s: group: a point is in no group", d.addr)
+	}
+	d.setGroupsLocked(groups)
+	return nil
+}
+
+func (d *Driver) setGroupsLocked(groups [][]int) {
+	d.groups = groups
+	d.member = make([]int, len(d.pts))
+	for g, idx := range groups {
+		for _, i := range idx {
+			d.member[i] = g
+		}
+	}
+	d.planLocked()
+}
+
+// planLocked plans every group's block reads, leaving out points found at
+// illegal addresses and not reading across learned illegal gaps.
+func (d *Driver) planLocked() {
+	skip, forbidden := d.skipped(), d.forbidden()
+	d.blocks = make([][]block, len(d.groups))
+	for g := range d.groups {
+		gskip := make([]bool, len(d.pts))
+		for i := range gskip {
+			gskip[i] = d.member[i] != g || skip != nil && skip[i]
+		}
+		d.blocks[g] = plan(d.pts, gskip, d.lim, forbidden)
+	}
+	d.replan = false
 }
 
 // resolve parses a point's address and type and settles its unit id, byte
@@ -268,24 +321,60 @@ func (d *Driver) resolve(p driver.Point) (point, error) {
 func (d *Driver) Read(ctx context.Context, out []driver.Reading) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if len(out) != len(d.points) {
-		return fmt.Errorf("modbus %s: read: %d readings for %d prepared points", d.addr, len(out), len(d.points))
+	if err := d.checkOut(out); err != nil {
+		return err
 	}
 	for i := range out {
 		out[i] = driver.Reading{Index: d.points[i].Index}
 	}
+	for g := range d.groups {
+		if err := d.readGroupLocked(ctx, g, out); err != nil {
+			for _, later := range d.blocks[g+1:] {
+				d.markRest(later, err, d.now(), out)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// ReadGroup reads one group's points (driver.Grouped) into their places in
+// out, which is as long as the prepared points; other entries are left.
+func (d *Driver) ReadGroup(ctx context.Context, g int, out []driver.Reading) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.checkOut(out); err != nil {
+		return err
+	}
+	if g < 0 || g >= len(d.groups) {
+		return fmt.Errorf("modbus %s: read: no group %d", d.addr, g)
+	}
+	for _, i := range d.groups[g] {
+		out[i] = driver.Reading{Index: d.points[i].Index}
+	}
+	return d.readGroupLocked(ctx, g, out)
+}
+
+func (d *Driver) checkOut(out []driver.Reading) error {
+	if len(out) != len(d.points) {
+		return fmt.Errorf("modbus %s: read: %d readings for %d prepared points", d.addr, len(out), len(d.points))
+	}
+	return nil
+}
+
+func (d *Driver) readGroupLocked(ctx context.Context, g int, out []driver.Reading) error {
 	now := d.now()
-	if err := d.retryBadLocked(ctx, now, out); err != nil {
-		d.markRest(d.blocks, err, now, out)
+	if err := d.retryBadLocked(ctx, g, now, out); err != nil {
+		d.markRest(d.blocks[g], err, now, out)
 		return err
 	}
 	d.expireGapsLocked(now)
 	if d.replan {
-		d.blocks = plan(d.pts, d.skipped(), d.lim, d.forbidden())
-		d.replan = false
+		d.planLocked()
 	}
+	blocks := d.blocks[g]
 	deadUnits := map[byte]string{}
-	for bi, b := range d.blocks {
+	for bi, b := range blocks {
 		if reason, dead := deadUnits[b.unit]; dead {
 			d.markBad(b.points, reason, now, out)
 			continue
@@ -295,13 +384,13 @@ func (d *Driver) Read(ctx context.Context, out []driver.Reading) error {
 		if err != nil {
 			var exc *gb.ModbusError
 			if !errors.As(err, &exc) {
-				d.markRest(d.blocks[bi:], err, now, out)
+				d.markRest(blocks[bi:], err, now, out)
 				return err
 			}
 			switch exc.ExceptionCode {
 			case gb.ExceptionCodeIllegalDataAddress:
 				if _, err := d.isolate(ctx, b.unit, b.table, b.points, now, out); err != nil {
-					d.markRest(d.blocks[bi+1:], err, now, out)
+					d.markRest(blocks[bi+1:], err, now, out)
 					return err
 				}
 			case gb.ExceptionCodeGatewayPathUnavailable, gb.ExceptionCodeGatewayTargetDeviceFailedToRespond:
@@ -333,9 +422,9 @@ func exceptionText(code byte, b block) string {
 // retryBadLocked marks the points found at illegal addresses Bad and reads
 // those whose retry is due, alone; a point that answers goes back into the
 // plan.
-func (d *Driver) retryBadLocked(ctx context.Context, now time.Time, out []driver.Reading) error {
+func (d *Driver) retryBadLocked(ctx context.Context, g int, now time.Time, out []driver.Reading) error {
 	for i, at := range d.bad {
-		if at.IsZero() {
+		if at.IsZero() || d.member[i] != g {
 			continue
 		}
 		p := d.pts[i]
