@@ -13,8 +13,11 @@ type Project struct {
 	Name    string `yaml:"name"`
 	Server  Server `yaml:"server"`
 
-	Devices []Device `yaml:"devices"`
-	Tags    []Tag    `yaml:"tags"`
+	// ScanClasses name scan periods that tags may use instead of their
+	// device's scan, e.g. fast: 100ms, slow: 10s.
+	ScanClasses []ScanClass `yaml:"scan_classes"`
+	Devices     []Device    `yaml:"devices"`
+	Tags        []Tag       `yaml:"tags"`
 	Alarms  []Alarm  `yaml:"alarms"`
 	Loops   []Loop   `yaml:"loops"`
 
@@ -23,6 +26,12 @@ type Project struct {
 	// Hash is the SHA-256 of the file's bytes, hex encoded.
 	Hash string `yaml:"-"`
 	pos  positions
+}
+
+// ScanClass is a named scan period.
+type ScanClass struct {
+	Name   string   `yaml:"name"`
+	Period Duration `yaml:"period"`
 }
 
 // Server holds the HTTP server settings.
@@ -109,6 +118,9 @@ type Tag struct {
 	UnitID *int `yaml:"unit_id"`
 	// Length of a string tag, in characters (Modbus: 2 per register).
 	Length int `yaml:"length"`
+	// ScanClass names one of the project's scan_classes: the tag is read at
+	// that period instead of its device's scan (polled devices).
+	ScanClass string `yaml:"scan_class"`
 	// WriteRole is the role a write needs: operator (default), engineer or admin.
 	WriteRole   string `yaml:"write_role"`
 	Description string `yaml:"description"`
@@ -118,6 +130,16 @@ type Tag struct {
 	// DeadbandPercent is the deadband as a percent of the tag's span
 	// (high - low, or the scale's engineering span); use one or the other.
 	DeadbandPercent float64 `yaml:"deadband_percent"`
+}
+
+// ScanPeriod is the period of a scan class, if the project has it.
+func (p *Project) ScanPeriod(class string) (time.Duration, bool) {
+	for _, c := range p.ScanClasses {
+		if c.Name == class {
+			return c.Period.Duration, true
+		}
+	}
+	return 0, false
 }
 
 // Span is the tag's engineering range: high - low when both are set,

@@ -109,10 +109,25 @@ func (v *validator) validate() {
 	if d := p.Server.UIIdleLogout.Duration; d != 0 && d < 30*time.Second {
 		v.errorf("server.ui_idle_logout", "ui_idle_logout %s is too short (at least 30s, or 0 for never)", d)
 	}
+	v.scanClasses()
 	v.devices()
 	v.tags()
 	v.alarms()
 	v.loops()
+}
+
+func (v *validator) scanClasses() {
+	seen := map[string]string{}
+	for i := range v.p.ScanClasses {
+		c := &v.p.ScanClasses[i]
+		path := fmt.Sprintf("scan_classes[%d]", i)
+		v.name(path, "scan class", c.Name, seen)
+		if !v.set(path + ".period") {
+			v.errorf(path, "period is missing (e.g. 100ms)")
+		} else if c.Period.Duration < minPeriod {
+			v.errorf(path+".period", "%s is too short (at least %s)", c.Period.Duration, minPeriod)
+		}
+	}
 }
 
 func (v *validator) devices() {
@@ -229,6 +244,11 @@ func (v *validator) tags() {
 		}
 		if t.UnitID != nil && (*t.UnitID < 0 || *t.UnitID > 255) {
 			v.errorf(path+".unit_id", "unit_id %d is out of range (0-255)", *t.UnitID)
+		}
+		if t.ScanClass != "" {
+			if _, known := v.p.ScanPeriod(t.ScanClass); !known {
+				v.errorf(path+".scan_class", "scan_class %q is not defined in scan_classes", t.ScanClass)
+			}
 		}
 		if t.Length < 0 || t.Length > 250 {
 			v.errorf(path+".length", "length %d is out of range (1-250 characters)", t.Length)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/edgehmi/edgehmi/backend/config"
 	"github.com/edgehmi/edgehmi/backend/hmi"
@@ -38,6 +39,9 @@ type Point struct {
 	ByteOrder string // Modbus: ABCD, BADC, CDAB, DCBA
 	UnitID    *int   // Modbus: the unit id behind a gateway
 	Length    int    // string length in characters
+	// Scan is the point's scan class period (for the poller; 0: the
+	// device's scan). Drivers ignore it.
+	Scan time.Duration
 }
 
 // Reading is the raw result of reading one Point.

@@ -165,7 +165,13 @@ func Start(ctx context.Context, o Options) (_ *Engine, err error) {
 		if err != nil {
 			return nil, err
 		}
-		d := poll.New(dc, drv, e.db.Points(dc.Name), e.db, e.log, logEvent)
+		points := e.db.Points(dc.Name)
+		for k := range points {
+			if c := e.db.Def(points[k].Index).ScanClass; c != "" {
+				points[k].Scan, _ = p.ScanPeriod(c)
+			}
+		}
+		d := poll.New(dc, drv, points, e.db, e.log, logEvent)
 		e.devs[dc.Name] = d
 		e.order = append(e.order, d)
 	}

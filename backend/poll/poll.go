@@ -5,6 +5,7 @@
 package poll
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -252,34 +253,133 @@ func (d *Device) failed(reason string, err error) {
 	}
 }
 
-// poll reads every scan until the link fails or ctx ends. A write is
-// served before the next read (writes jump ahead of polling), and the read
-// right after a write is the write's read-back.
+// class is one scan class of a device: the points read at one period.
+type class struct {
+	period   time.Duration
+	pos      []int // positions in the device's points
+	ids      []int // their tag indexes
+	lastGood atomic.Int64
+	buf      []driver.Reading // the class's readings, gathered for Ingest
+}
+
+// classes groups a device's points by scan period (a point's Scan, or the
+// device's), fastest first.
+func classes(points []driver.Point, scan time.Duration) []*class {
+	byPeriod := map[time.Duration]*class{}
+	var out []*class
+	for k, p := range points {
+		period := p.Scan
+		if period <= 0 {
+			period = scan
+		}
+		c := byPeriod[period]
+		if c == nil {
+			c = &class{period: period}
+			byPeriod[period] = c
+			out = append(out, c)
+		}
+		c.pos = append(c.pos, k)
+		c.ids = append(c.ids, p.Index)
+	}
+	slices.SortFunc(out, func(a, b *class) int { return cmp.Compare(a.period, b.period) })
+	return out
+}
+
+// poll reads each scan class at its period until the link fails or ctx
+// ends. Drivers that read groups (driver.Grouped) read each class on its
+// own; for others every read takes all points, at the fastest class's
+// period. A write is served before the next read (writes jump ahead of
+// polling), and the written tag's class is read right after it: the
+// write's read-back.
 func (d *Device) poll(ctx context.Context) error {
+	cls := classes(d.points, d.cfg.Scan.Duration)
+	grouped, _ := d.drv.(driver.Grouped)
+	if len(cls) > 1 && grouped != nil {
+		groups := make([][]int, len(cls))
+		for g, c := range cls {
+			groups[g] = c.pos
+		}
+		if err := grouped.Group(groups); err != nil {
+			return err
+		}
+	} else if len(cls) > 1 {
+		all := &class{period: cls[0].period}
+		for k, p := range d.points {
+			all.pos, all.ids = append(all.pos, k), append(all.ids, p.Index)
+		}
+		cls, grouped = []*class{all}, nil
+	}
+	if len(cls) == 1 {
+		grouped = nil // one class: a plain Read
+	}
+	classOf := make([]int, len(d.points))
+	for g, c := range cls {
+		for _, k := range c.pos {
+			classOf[k] = g
+		}
+	}
 	out := make([]driver.Reading, len(d.points))
 	var changed []int
-	t := time.NewTicker(d.cfg.Scan.Duration)
-	defer t.Stop()
 	var wg sync.WaitGroup
 	wctx, stopWatch := context.WithCancel(ctx)
 	defer func() { stopWatch(); wg.Wait() }()
-	d.stats.lastGood.Store(time.Now().UnixNano())
-	wg.Go(func() { d.watchStale(wctx) })
-	var lastStart time.Time
+	now := time.Now()
+	next := make([]time.Time, len(cls))
+	for g, c := range cls {
+		c.lastGood.Store(now.UnixNano())
+		next[g] = now
+	}
+	wg.Go(func() { d.watchStale(wctx, cls) })
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
 	for {
-		start := time.Now()
-		if !lastStart.IsZero() {
-			d.stats.jitter.Add((start.Sub(lastStart) - d.cfg.Scan.Duration).Abs())
+		g := 0
+		for k := range next {
+			if next[k].Before(next[g]) {
+				g = k
+			}
 		}
-		lastStart = start
+		if wait := time.Until(next[g]); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-timer.C:
+			case req := <-d.writes:
+				next[classOf[d.positionOf(req.point)]] = time.Now() // read it back at once
+				d.doWrite(req)
+				continue
+			}
+		}
+		select { // a waiting write goes first
+		case req := <-d.writes:
+			next[classOf[d.positionOf(req.point)]] = time.Now()
+			d.doWrite(req)
+			continue
+		default:
+		}
+		c := cls[g]
+		start := time.Now()
+		d.stats.jitter.Add(start.Sub(next[g]))
 		rctx, cancel := context.WithTimeout(ctx, d.cfg.Timeout.Duration)
-		err := d.drv.Read(rctx, out)
+		var err error
+		if grouped != nil {
+			err = grouped.ReadGroup(rctx, g, out)
+		} else {
+			err = d.drv.Read(rctx, out)
+		}
 		if err != nil && rctx.Err() == context.DeadlineExceeded && ctx.Err() == nil && !errors.Is(err, driver.ErrTimeout) {
 			// The read's own deadline ran out: say so in words, and count it.
 			err = fmt.Errorf("%w: %w", driver.ErrTimeout, err)
 		}
 		cancel()
-		d.scanned(time.Since(start))
+		done := time.Now()
+		d.scanned(done.Sub(start))
+		next[g] = next[g].Add(c.period)
+		if next[g].Before(done) {
+			d.stats.overruns.Add(1) // missed its slot: skip to the next one from now
+			next[g] = done.Add(c.period)
+		}
 		switch {
 		case errors.Is(err, driver.ErrNotConnected), ctx.Err() != nil:
 			if errors.Is(err, driver.ErrTimeout) {
@@ -290,51 +390,44 @@ func (d *Device) poll(ctx context.Context) error {
 			d.failed(fmt.Sprintf("read failed: %v", err), err)
 		default:
 			d.clearError()
-			d.stats.lastGood.Store(time.Now().UnixNano())
-			changed = d.db.Ingest(out, changed)
-		}
-		select { // a waiting write goes first
-		case req := <-d.writes:
-			d.doWrite(req)
-			lastStart = time.Time{} // the read-back scan is off the schedule on purpose
-			continue
-		default:
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		case req := <-d.writes:
-			d.doWrite(req)
-			lastStart = time.Time{}
+			c.lastGood.Store(done.UnixNano())
+			c.buf = c.buf[:0]
+			for _, k := range c.pos {
+				c.buf = append(c.buf, out[k])
+			}
+			changed = d.db.Ingest(c.buf, changed)
 		}
 	}
+}
+
+// positionOf is a write's point's place in the device's points.
+func (d *Device) positionOf(p driver.Point) int {
+	k, _ := d.position(p.Index)
+	return max(k, 0)
 }
 
 // scanned records one scan's duration.
 func (d *Device) scanned(took time.Duration) {
 	d.stats.lastScanNano.Store(int64(took))
 	d.stats.polls.Add(1)
-	if took > d.cfg.Scan.Duration {
-		d.stats.overruns.Add(1)
-	}
 	d.stats.scans.Add(took)
 }
 
-// watchStale marks the device's Good values Uncertain when no fresh read
-// has come for StaleScans scan periods: a device that answers slowly (or a
+// watchStale marks a class's Good values Uncertain when no fresh read has
+// come for StaleScans of its periods: a device that answers slowly (or a
 // read hanging until its timeout) shows as stale before it shows as Bad.
-func (d *Device) watchStale(ctx context.Context) {
-	t := time.NewTicker(d.cfg.Scan.Duration)
+func (d *Device) watchStale(ctx context.Context, cls []*class) {
+	t := time.NewTicker(cls[0].period) // the fastest class
 	defer t.Stop()
-	limit := StaleScans * d.cfg.Scan.Duration
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			if now.Sub(time.Unix(0, d.stats.lastGood.Load())) > limit {
-				d.db.MarkStale(d.ids, staleReason, now)
+			for _, c := range cls {
+				if now.Sub(time.Unix(0, c.lastGood.Load())) > StaleScans*c.period {
+					d.db.MarkStale(c.ids, staleReason, now)
+				}
 			}
 		}
 	}

@@ -205,3 +205,64 @@ func TestSlowDeviceGoesStaleBeforeBad(t *testing.T) {
 		t.Errorf("stats = %+v, want timeouts counted and the hung scan in p99", st)
 	}
 }
+
+// groupedDriver is a fakeDriver that reads scan classes separately.
+type groupedDriver struct {
+	fakeDriver
+	mu     sync.Mutex
+	groups [][]int
+	reads  []int
+}
+
+func (g *groupedDriver) Group(groups [][]int) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.groups, g.reads = groups, make([]int, len(groups))
+	return nil
+}
+
+func (g *groupedDriver) ReadGroup(ctx context.Context, k int, out []driver.Reading) error {
+	g.mu.Lock()
+	g.reads[k]++
+	idx := g.groups[k]
+	g.mu.Unlock()
+	for _, i := range idx {
+		out[i] = driver.Reading{Index: g.points[i].Index, Sample: hmi.Sample{Value: hmi.Number(1), Quality: hmi.Good, TS: time.Now()}}
+	}
+	return nil
+}
+
+func TestScanClasses(t *testing.T) {
+	db := tags.New([]config.Tag{{Name: "fast", Device: "A", Type: "uint16"}, {Name: "slow", Device: "A", Type: "uint16"}, {Name: "dflt", Device: "A", Type: "uint16"}})
+	pts := db.Points("A")
+	pts[0].Scan = 20 * time.Millisecond
+	pts[1].Scan = 200 * time.Millisecond // pts[2]: the device's 50 ms
+	drv := &groupedDriver{}
+	d := New(config.Device{Name: "A", Scan: config.Duration{Duration: 50 * time.Millisecond}, Timeout: config.Duration{Duration: time.Second}},
+		drv, pts, db, slog.New(slog.NewTextHandler(io.Discard, nil)), func(hmi.Event) {})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	time.Sleep(1 * time.Second)
+	cancel()
+	<-done
+	drv.mu.Lock()
+	defer drv.mu.Unlock()
+	if len(drv.groups) != 3 || drv.groups[0][0] != 0 || drv.groups[1][0] != 2 || drv.groups[2][0] != 1 {
+		t.Fatalf("groups %v, want fastest first: [[0] [2] [1]]", drv.groups)
+	}
+	// 1 s at 20, 50 and 200 ms: about 50, 20 and 5 reads.
+	for g, want := range []int{50, 20, 5} {
+		if got := drv.reads[g]; got < want*7/10 || got > want*13/10+1 {
+			t.Errorf("class %d read %d times in 1 s, want about %d", g, got, want)
+		}
+	}
+	if st := d.Stats(); st.Overruns != 0 {
+		t.Errorf("overruns %d", st.Overruns)
+	}
+	for _, name := range []string{"fast", "slow", "dflt"} {
+		if s, _ := db.GetByName(name); s.Quality != hmi.Good {
+			t.Errorf("%s = %+v", name, s)
+		}
+	}
+}
