@@ -18,8 +18,8 @@ type Project struct {
 	ScanClasses []ScanClass `yaml:"scan_classes"`
 	Devices     []Device    `yaml:"devices"`
 	Tags        []Tag       `yaml:"tags"`
-	Alarms  []Alarm  `yaml:"alarms"`
-	Loops   []Loop   `yaml:"loops"`
+	Alarms      []Alarm     `yaml:"alarms"`
+	Loops       []Loop      `yaml:"loops"`
 
 	// File is the path the project was read from ("" if built in code).
 	File string `yaml:"-"`

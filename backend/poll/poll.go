@@ -82,9 +82,8 @@ type stats struct {
 	overruns     atomic.Uint64
 	reconnects   atomic.Uint64
 	lastScanNano atomic.Int64
-	lastGood     atomic.Int64     // Unix ns of the last successful read
 	scans        driver.Durations // scan times
-	jitter       driver.Durations // how far each scan started from its period
+	jitter       driver.Durations // how late each scan started against its schedule
 	mu           sync.Mutex
 	lastErr      string
 }
