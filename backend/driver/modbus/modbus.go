@@ -86,7 +86,7 @@ type Driver struct {
 	mu      sync.Mutex
 	handler *gb.TCPClientHandler // nil while not connected
 	client  gb.Client
-	points  []driver.Point
+	index   []int // the tag index of each prepared point, for its Reading
 	pts     []point
 	// groups are the scan classes: indexes into points, each read on its
 	// own schedule (driver.Grouped); one group of all points by default.
@@ -229,7 +229,10 @@ func (d *Driver) Prepare(points []driver.Point) error {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.points = slices.Clone(points)
+	d.index = make([]int, len(points))
+	for i, p := range points {
+		d.index[i] = p.Index
+	}
 	d.pts = pts
 	d.bad = make([]time.Time, len(pts))
 	d.gaps = nil
@@ -325,7 +328,7 @@ func (d *Driver) Read(ctx context.Context, out []driver.Reading) error {
 		return err
 	}
 	for i := range out {
-		out[i] = driver.Reading{Index: d.points[i].Index}
+		out[i] = driver.Reading{Index: d.index[i]}
 	}
 	for g := range d.groups {
 		if err := d.readGroupLocked(ctx, g, out); err != nil {
@@ -350,14 +353,14 @@ func (d *Driver) ReadGroup(ctx context.Context, g int, out []driver.Reading) err
 		return fmt.Errorf("modbus %s: read: no group %d", d.addr, g)
 	}
 	for _, i := range d.groups[g] {
-		out[i] = driver.Reading{Index: d.points[i].Index}
+		out[i] = driver.Reading{Index: d.index[i]}
 	}
 	return d.readGroupLocked(ctx, g, out)
 }
 
 func (d *Driver) checkOut(out []driver.Reading) error {
-	if len(out) != len(d.points) {
-		return fmt.Errorf("modbus %s: read: %d readings for %d prepared points", d.addr, len(out), len(d.points))
+	if len(out) != len(d.index) {
+		return fmt.Errorf("modbus %s: read: %d readings for %d prepared points", d.addr, len(out), len(d.index))
 	}
 	return nil
 }
