@@ -8,6 +8,8 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -176,6 +178,16 @@ func BenchmarkPoll100k(b *testing.B) {
 	b.ReportMetric(worst(rtts), "worst-device-p99-rtt-ms")
 	b.ReportMetric(float64(requests)/float64(len(e.order)), "requests/device")
 	b.ReportMetric(rssMB(), "RSS-MB")
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "live-heap-MB")
+	if f := os.Getenv("EDGEHMI_BENCH_HEAPPROFILE"); f != "" {
+		if w, err := os.Create(f); err == nil {
+			pprof.WriteHeapProfile(w)
+			w.Close()
+		}
+	}
 	b.ReportMetric(float64(overruns), "overruns")
 	b.ReportMetric(float64(errs), "errors")
 }

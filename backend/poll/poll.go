@@ -258,7 +258,6 @@ type class struct {
 	pos      []int // positions in the device's points
 	ids      []int // their tag indexes
 	lastGood atomic.Int64
-	buf      []driver.Reading // the class's readings, gathered for Ingest
 }
 
 // classes groups a device's points by scan period (a point's Scan, or the
@@ -318,6 +317,7 @@ func (d *Device) poll(ctx context.Context) error {
 		}
 	}
 	out := make([]driver.Reading, len(d.points))
+	var buf []driver.Reading // one class's readings, gathered for Ingest
 	var changed []int
 	var wg sync.WaitGroup
 	wctx, stopWatch := context.WithCancel(ctx)
@@ -390,11 +390,15 @@ func (d *Device) poll(ctx context.Context) error {
 		default:
 			d.clearError()
 			c.lastGood.Store(done.UnixNano())
-			c.buf = c.buf[:0]
-			for _, k := range c.pos {
-				c.buf = append(c.buf, out[k])
+			if len(cls) == 1 {
+				changed = d.db.Ingest(out, changed) // every entry was just read
+				break
 			}
-			changed = d.db.Ingest(c.buf, changed)
+			buf = buf[:0]
+			for _, k := range c.pos {
+				buf = append(buf, out[k])
+			}
+			changed = d.db.Ingest(buf, changed)
 		}
 	}
 }

@@ -404,14 +404,20 @@ describe('edgehmi web UI against the demo server', { timeout: 180000 }, () => {
       assert.match(await text(page, cell('heater', 'link')), /^Connected/);
       assert.equal(await text(page, cell('heater', 'p99')), '—', 'no scan time for a subscription');
       assert.match(await text(page, cell('plc1', 'last-scan')), /^\d+(\.\d+)? ms$|^—$/);
+      assert.equal(await text(page, cell('heater', 'requests')), '—', 'no requests for a subscription');
+      assert.equal(await text(page, cell('heater', 'rtt')), '—', 'no round trip for a subscription');
+      assert.match(await text(page, cell('plc1', 'rtt')), /^(< )?\d+(\.\d+)? ms$|^—$/);
       const names = await page.$$eval('[data-testid="device-row"]', (els) => els.map((e) => e.getAttribute('data-device')));
       assert.deepEqual(names, [...names].sort((a, b) => a.localeCompare(b, 'en', { numeric: true })), 'rows sorted by name');
 
-      // Two refreshes (every 2 s): plc1's poll count goes up.
+      // Two refreshes (every 2 s): plc1's poll and request counts go up.
       const p0 = await count('plc1', 'polls');
+      const r0 = await count('plc1', 'requests');
+      assert.ok(r0 > 0, `plc1 has answered requests, got ${r0}`);
       const u0 = await text(page, '[data-testid="diag-updated"]');
       await until(async () => (await text(page, '[data-testid="diag-updated"]')) !== u0, { timeout: 6000, what: 'a refresh' });
       await until(async () => (await count('plc1', 'polls')) > p0, { timeout: 6000, what: `plc1 polls to rise above ${p0}` });
+      await until(async () => (await count('plc1', 'requests')) > r0, { timeout: 6000, what: `plc1 requests to rise above ${r0}` });
 
       // Touch targets: the tab is at least 44 px.
       const tab = await page.$eval('[data-testid="tab-diagnostics"]', (el) => el.getBoundingClientRect().toJSON());

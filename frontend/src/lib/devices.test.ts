@@ -16,6 +16,10 @@ function dev(over: Partial<DeviceStats> = {}): DeviceStats {
     scan_period_ns: 500 * MS,
     last_scan_ns: 1.6764 * MS,
     p99_scan_ns: 3.2 * MS,
+    p99_jitter_ns: 0.12 * MS,
+    requests: 240,
+    last_rtt_ns: 0.8 * MS,
+    p99_rtt_ns: 1.45 * MS,
     ...over,
   };
 }
@@ -74,8 +78,21 @@ describe('parseDevices', () => {
       scan_period_ns: 0,
       last_scan_ns: 1676378,
       p99_scan_ns: 0,
+      p99_jitter_ns: 0,
+      requests: 0,
+      last_rtt_ns: 0,
+      p99_rtt_ns: 0,
     });
-    expect(d[1]).toMatchObject({ connected: false, polls: 0, last_error: 'dial tcp: connection refused' });
+    expect(d[1]).toMatchObject({ connected: false, polls: 0, requests: 0, p99_rtt_ns: 0, last_error: 'dial tcp: connection refused' });
+  });
+
+  it('reads the request counter, round trips and jitter; bad values read as 0', () => {
+    const [ok, bad] = parseDevices([
+      { name: 'plc1', requests: 1234, last_rtt_ns: 812_000, p99_rtt_ns: 1_450_000, p99_jitter_ns: 120_000 },
+      { name: 'plc2', requests: '5', last_rtt_ns: -1, p99_rtt_ns: Number.POSITIVE_INFINITY, p99_jitter_ns: null },
+    ]);
+    expect(ok).toMatchObject({ requests: 1234, last_rtt_ns: 812_000, p99_rtt_ns: 1_450_000, p99_jitter_ns: 120_000 });
+    expect(bad).toMatchObject({ requests: 0, last_rtt_ns: 0, p99_rtt_ns: 0, p99_jitter_ns: 0 });
   });
 
   it('refuses an answer that is not a list', () => {
@@ -107,6 +124,10 @@ describe('deviceRows', () => {
       period: '500 ms',
       lastScan: '1.68 ms',
       p99: '3.20 ms',
+      requests: 240,
+      lastRtt: '0.80 ms',
+      rtt: '1.45 ms',
+      jitter: '0.12 ms',
     });
     expect(r.load).toBeCloseTo(0.0064);
     expect(r.loadTitle).toMatch(/1 % of the 500 ms period$/);
@@ -115,6 +136,8 @@ describe('deviceRows', () => {
   it('shows a subscription device (OPC UA) without scan times', () => {
     const r = deviceRow(dev({ name: 'heater', driver: 'opcua', scan_period_ns: 0, last_scan_ns: 0, p99_scan_ns: 0, polls: 7 }));
     expect(r).toMatchObject({ driverLabel: 'OPC UA', subscription: true, period: '—', lastScan: '—', p99: '—', load: null, slow: false, polls: 7 });
+    // No requests, round trips or jitter for a subscription, even if a server sent some.
+    expect(r).toMatchObject({ requests: null, lastRtt: '—', rtt: '—', jitter: '' });
     // Even if a server sent scan times for it, there is no scan to show.
     expect(deviceRow(dev({ driver: 'opcua', p99_scan_ns: 900 * MS })).slow).toBe(false);
   });
@@ -135,8 +158,8 @@ describe('deviceRows', () => {
   });
 
   it('shows dashes and no bar when a polled device reports no period or no scans yet', () => {
-    const r = deviceRow(dev({ scan_period_ns: 0, last_scan_ns: 0, p99_scan_ns: 0 }));
-    expect(r).toMatchObject({ period: '—', lastScan: '—', p99: '—', load: null, slow: false });
+    const r = deviceRow(dev({ scan_period_ns: 0, last_scan_ns: 0, p99_scan_ns: 0, p99_jitter_ns: 0, requests: 0, last_rtt_ns: 0, p99_rtt_ns: 0 }));
+    expect(r).toMatchObject({ period: '—', lastScan: '—', p99: '—', load: null, slow: false, requests: 0, lastRtt: '—', rtt: '—', jitter: '' });
   });
 });
 

@@ -14,10 +14,18 @@ export interface DeviceStats {
   scan_period_ns: number;
   last_scan_ns: number;
   p99_scan_ns: number;
+  /** How late scans started against their schedule, p99 (polled devices). */
+  p99_jitter_ns: number;
+  /** Answered requests (Modbus; 0 for OPC UA). */
+  requests: number;
+  /** Request round trips: the last one and the p99 over the last 128. */
+  last_rtt_ns: number;
+  p99_rtt_ns: number;
   last_error?: string;
 }
 
-const COUNTERS = ['polls', 'errors', 'timeouts', 'overruns', 'reconnects', 'scan_period_ns', 'last_scan_ns', 'p99_scan_ns'] as const;
+const COUNTERS = ['polls', 'errors', 'timeouts', 'overruns', 'reconnects', 'scan_period_ns', 'last_scan_ns', 'p99_scan_ns',
+  'p99_jitter_ns', 'requests', 'last_rtt_ns', 'p99_rtt_ns'] as const;
 
 /** Validates the answer: entries without a name are dropped, missing numbers read as 0. */
 export function parseDevices(data: unknown): DeviceStats[] {
@@ -39,6 +47,10 @@ export function parseDevices(data: unknown): DeviceStats[] {
       scan_period_ns: 0,
       last_scan_ns: 0,
       p99_scan_ns: 0,
+      p99_jitter_ns: 0,
+      requests: 0,
+      last_rtt_ns: 0,
+      p99_rtt_ns: 0,
     };
     for (const k of COUNTERS) {
       const v = o[k];
@@ -95,10 +107,17 @@ export interface DeviceRow {
   timeouts: number;
   overruns: number;
   reconnects: number;
+  /** Answered requests; null for subscription devices (no requests to count). */
+  requests: number | null;
   /** Duration texts; "—" for subscription devices and unknown values. */
   period: string;
   lastScan: string;
   p99: string;
+  /** p99 scan start lateness; "" when there is none to show. */
+  jitter: string;
+  /** Request round trips: the last one and the p99. */
+  lastRtt: string;
+  rtt: string;
   /** p99 scan as a share of the period (0…1, clamped), null when there is nothing to compare. */
   load: number | null;
   /** Abnormal: the device is not connected (alarm colour, with a label). */
@@ -131,9 +150,13 @@ export function deviceRow(d: DeviceStats): DeviceRow {
     timeouts: d.timeouts,
     overruns: d.overruns,
     reconnects: d.reconnects,
+    requests: scanned ? d.requests : null,
     period: hasPeriod ? formatNs(d.scan_period_ns) : DASH,
     lastScan: scanned && d.last_scan_ns > 0 ? formatNs(d.last_scan_ns) : DASH,
     p99: scanned && d.p99_scan_ns > 0 ? formatNs(d.p99_scan_ns) : DASH,
+    jitter: scanned && d.p99_jitter_ns > 0 ? formatNs(d.p99_jitter_ns) : '',
+    lastRtt: scanned && d.last_rtt_ns > 0 ? formatNs(d.last_rtt_ns) : DASH,
+    rtt: scanned && d.p99_rtt_ns > 0 ? formatNs(d.p99_rtt_ns) : DASH,
     load,
     down: !d.connected,
     slow,
