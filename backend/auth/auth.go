@@ -74,8 +74,9 @@ func New(st *store.Store, opts Options) *Service {
 	if opts.Cost == 0 {
 		opts.Cost = bcrypt.DefaultCost
 	}
-	dummy := sync.OnceValue(func() []byte {
-		h, _ := bcrypt.GenerateFromPassword([]byte("not a password"), bcrypt.DefaultCost)
+	cost := opts.Cost
+	dummy := sync.OnceValue(func() []byte { // at the cost of real hashes, so timings match
+		h, _ := bcrypt.GenerateFromPassword([]byte("not a password"), cost)
 		return h
 	})
 	return &Service{st: st, opts: opts, now: time.Now, dummy: dummy, limit: newLimiter(), sessions: map[string]*Session{}}
