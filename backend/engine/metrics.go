@@ -4,56 +4,41 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"strconv"
 	"time"
+
+	"github.com/edgehmi/edgehmi/backend/poll"
 )
 
 // metrics writes the engine's Prometheus lines: devices, tags, event log,
 // loops and the process.
 func (e *Engine) metrics(w io.Writer) {
 	help := func(name, typ, text string) { fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, typ) }
-	help("edgehmi_device_connected", "gauge", "1 when the device's link is up.")
-	for _, d := range e.order {
-		st := d.Stats()
-		fmt.Fprintf(w, "edgehmi_device_connected{device=%q} %d\n", st.Name, b2i(st.Connected))
+	stats := make([]poll.Stats, len(e.order)) // one snapshot per device for the whole scrape
+	for i, d := range e.order {
+		stats[i] = d.Stats()
 	}
 	for _, m := range []struct {
-		name, text string
-		get        func(i int) uint64
+		name, typ, text string
+		value           func(st *poll.Stats) float64
 	}{
-		{"edgehmi_device_polls_total", "Reads (or subscription deliveries) per device.", func(i int) uint64 { return e.order[i].Stats().Polls }},
-		{"edgehmi_device_errors_total", "Failed connects and reads per device.", func(i int) uint64 { return e.order[i].Stats().Errors }},
-		{"edgehmi_device_timeouts_total", "Requests the device did not answer in time.", func(i int) uint64 { return e.order[i].Stats().Timeouts }},
-		{"edgehmi_device_overruns_total", "Scans that took longer than the scan period.", func(i int) uint64 { return e.order[i].Stats().Overruns }},
-		{"edgehmi_device_reconnects_total", "Links lost and re-established.", func(i int) uint64 { return e.order[i].Stats().Reconnects }},
+		{"edgehmi_device_connected", "gauge", "1 when the device's link is up.", func(st *poll.Stats) float64 { return float64(b2i(st.Connected)) }},
+		{"edgehmi_device_polls_total", "counter", "Reads (or subscription deliveries) per device.", func(st *poll.Stats) float64 { return float64(st.Polls) }},
+		{"edgehmi_device_errors_total", "counter", "Failed connects and reads per device.", func(st *poll.Stats) float64 { return float64(st.Errors) }},
+		{"edgehmi_device_timeouts_total", "counter", "Requests the device did not answer in time.", func(st *poll.Stats) float64 { return float64(st.Timeouts) }},
+		{"edgehmi_device_overruns_total", "counter", "Scans that missed their slot in the schedule.", func(st *poll.Stats) float64 { return float64(st.Overruns) }},
+		{"edgehmi_device_reconnects_total", "counter", "Links lost and re-established.", func(st *poll.Stats) float64 { return float64(st.Reconnects) }},
+		{"edgehmi_device_requests_total", "counter", "Requests the device answered (drivers that time them).", func(st *poll.Stats) float64 { return float64(st.Requests) }},
+		{"edgehmi_device_scan_seconds", "gauge", "Duration of the device's last scan.", func(st *poll.Stats) float64 { return st.LastScan.Seconds() }},
+		{"edgehmi_device_scan_p99_seconds", "gauge", "99th percentile of the device's last 128 scans.", func(st *poll.Stats) float64 { return st.P99Scan.Seconds() }},
+		{"edgehmi_device_scan_jitter_p99_seconds", "gauge", "99th percentile of how late the last 128 scans started against their schedule.", func(st *poll.Stats) float64 { return st.P99Jitter.Seconds() }},
+		{"edgehmi_device_rtt_p99_seconds", "gauge", "99th percentile round trip of the device's last 128 requests.", func(st *poll.Stats) float64 { return st.P99RTT.Seconds() }},
+		{"edgehmi_device_scan_period_seconds", "gauge", "The device's configured scan period.", func(st *poll.Stats) float64 { return st.Scan.Seconds() }},
 	} {
-		help(m.name, "counter", m.text)
-		for i, d := range e.order {
-			fmt.Fprintf(w, "%s{device=%q} %d\n", m.name, d.Name(), m.get(i))
+		help(m.name, m.typ, m.text)
+		for i := range stats {
+			fmt.Fprintf(w, "%s{device=%q} %s\n", m.name, stats[i].Name, strconv.FormatFloat(m.value(&stats[i]), 'f', -1, 64))
 		}
-	}
-	help("edgehmi_device_scan_seconds", "gauge", "Duration of the device's last scan.")
-	for _, d := range e.order {
-		fmt.Fprintf(w, "edgehmi_device_scan_seconds{device=%q} %g\n", d.Name(), d.Stats().LastScan.Seconds())
-	}
-	help("edgehmi_device_scan_p99_seconds", "gauge", "99th percentile of the device's last 128 scans.")
-	for _, d := range e.order {
-		fmt.Fprintf(w, "edgehmi_device_scan_p99_seconds{device=%q} %g\n", d.Name(), d.Stats().P99Scan.Seconds())
-	}
-	help("edgehmi_device_scan_jitter_p99_seconds", "gauge", "99th percentile of how far the last 128 scans started from their period.")
-	for _, d := range e.order {
-		fmt.Fprintf(w, "edgehmi_device_scan_jitter_p99_seconds{device=%q} %g\n", d.Name(), d.Stats().P99Jitter.Seconds())
-	}
-	help("edgehmi_device_requests_total", "counter", "Requests the device answered (drivers that time them).")
-	for _, d := range e.order {
-		fmt.Fprintf(w, "edgehmi_device_requests_total{device=%q} %d\n", d.Name(), d.Stats().Requests)
-	}
-	help("edgehmi_device_rtt_p99_seconds", "gauge", "99th percentile round trip of the device's last 128 requests.")
-	for _, d := range e.order {
-		fmt.Fprintf(w, "edgehmi_device_rtt_p99_seconds{device=%q} %g\n", d.Name(), d.Stats().P99RTT.Seconds())
-	}
-	help("edgehmi_device_scan_period_seconds", "gauge", "The device's configured scan period.")
-	for _, d := range e.order {
-		fmt.Fprintf(w, "edgehmi_device_scan_period_seconds{device=%q} %g\n", d.Name(), d.Stats().Scan.Seconds())
 	}
 	help("edgehmi_tags", "gauge", "Tags in the project.")
 	fmt.Fprintf(w, "edgehmi_tags %d\n", e.db.Len())
