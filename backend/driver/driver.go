@@ -95,6 +95,15 @@ type Grouped interface {
 	ReadGroup(ctx context.Context, g int, out []Reading) error
 }
 
+// Env is what a driver may need from the installation beside its device's
+// configuration.
+type Env struct {
+	// DataDir is the data directory (the serve command's --data): drivers
+	// keep their own files under it, e.g. OPC UA certificates in
+	// DataDir/opcua. "" means the driver may not keep files.
+	DataDir string
+}
+
 // Kind describes one kind of driver: how to check its addresses without I/O
 // and how to build a connection.
 type Kind struct {
@@ -103,7 +112,7 @@ type Kind struct {
 	// CheckAddress validates an address and data type without I/O.
 	CheckAddress func(address, dataType string) error
 	// New builds a driver for a device (no I/O).
-	New func(dev config.Device) (Driver, error)
+	New func(dev config.Device, env Env) (Driver, error)
 }
 
 // Registry maps driver names to kinds. It is a value: tests build their own.
@@ -137,12 +146,12 @@ func (r *Registry) Names() []string {
 }
 
 // New builds a driver for dev.
-func (r *Registry) New(dev config.Device) (Driver, error) {
+func (r *Registry) New(dev config.Device, env Env) (Driver, error) {
 	k, ok := r.kinds[dev.Driver]
 	if !ok {
 		return nil, fmt.Errorf("device %q: unknown driver %q", dev.Name, dev.Driver)
 	}
-	d, err := k.New(dev)
+	d, err := k.New(dev, env)
 	if err != nil {
 		return nil, fmt.Errorf("device %q: %w", dev.Name, err)
 	}

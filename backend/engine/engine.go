@@ -161,7 +161,7 @@ func Start(ctx context.Context, o Options) (_ *Engine, err error) {
 			e.db.MarkBad(e.db.IDs(dc.Name), "device disabled in the project", time.Now())
 			continue
 		}
-		drv, err := reg.New(dc)
+		drv, err := reg.New(dc, driver.Env{DataDir: o.DataDir})
 		if err != nil {
 			return nil, err
 		}

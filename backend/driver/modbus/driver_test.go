@@ -655,7 +655,7 @@ func TestNewRejects(t *testing.T) {
 		}
 	}
 	k := Kind()
-	drv, err := k.New(config.Device{Host: "h", Port: 502})
+	drv, err := k.New(config.Device{Host: "h", Port: 502}, driver.Env{})
 	if err != nil || drv == nil {
 		t.Fatalf("Kind().New: %v", err)
 	}

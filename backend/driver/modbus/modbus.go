@@ -59,7 +59,7 @@ func Kind() driver.Kind {
 	return driver.Kind{
 		Name:         Name,
 		CheckAddress: CheckAddress,
-		New:          func(dev config.Device) (driver.Driver, error) { return New(dev) },
+		New:          func(dev config.Device, _ driver.Env) (driver.Driver, error) { return New(dev) },
 	}
 }
 

@@ -62,7 +62,7 @@ func Kind() driver.Kind {
 	return driver.Kind{
 		Name:         Name,
 		CheckAddress: CheckAddress,
-		New:          func(dev config.Device) (driver.Driver, error) { return New(dev) },
+		New:          func(dev config.Device, env driver.Env) (driver.Driver, error) { return New(dev) },
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/gopcua/opcua/ua"
 
 	"github.com/edgehmi/edgehmi/backend/config"
+	"github.com/edgehmi/edgehmi/backend/driver"
 	"github.com/edgehmi/edgehmi/backend/hmi"
 )
 
@@ -56,7 +57,7 @@ func TestKind(t *testing.T) {
 	if k.Name != "opcua" || k.CheckAddress == nil || k.New == nil {
 		t.Fatalf("Kind() = %+v", k)
 	}
-	d, err := k.New(config.Device{Endpoint: "opc.tcp://127.0.0.1:4840"})
+	d, err := k.New(config.Device{Endpoint: "opc.tcp://127.0.0.1:4840"}, driver.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
