@@ -74,8 +74,25 @@ type Device struct {
 
 	// OPC UA
 	Endpoint string `yaml:"endpoint"`
-	// Security is the OPC UA security mode; only "none" so far.
+	// Security is the OPC UA message security mode: none (default), sign
+	// or sign_and_encrypt.
 	Security string `yaml:"security"`
+	// SecurityPolicy under sign and sign_and_encrypt: Basic256Sha256
+	// (default), Aes128_Sha256_RsaOaep, Aes256_Sha256_RsaPss, Basic256 or
+	// Basic128Rsa15.
+	SecurityPolicy string `yaml:"security_policy"`
+	// Username logs in to the OPC UA server (anonymous when empty), with
+	// Password, or the password held by the environment variable named by
+	// PasswordEnv (so that no secret sits in the project file).
+	Username    string `yaml:"username"`
+	Password    string `yaml:"password"`
+	PasswordEnv string `yaml:"password_env"`
+	// PublishInterval is how often the OPC UA server sends changes; 0 is
+	// the fastest sampling interval of the device's tags.
+	PublishInterval Duration `yaml:"publish_interval"`
+	// QueueSize is how many changes of one tag the OPC UA server keeps
+	// between two publishes (default 1: the newest).
+	QueueSize int `yaml:"queue_size"`
 
 	// Modbus block reads: the largest read in registers (1-125, default
 	// 125) and bits (1-2000, default 2000), and the largest gap of unused
@@ -103,8 +120,9 @@ type Tag struct {
 	// "ns=2;s=TIC101.PV" (OPC UA).
 	Address string `yaml:"address"`
 	// Type is the data type at the address: bool, int16, uint16, int32,
-	// uint32, float32, float64 (Modbus), or bool, int32, float, double,
-	// string (OPC UA).
+	// uint32, float32, float64 (Modbus), or bool, sbyte, byte, int16,
+	// uint16, int32, uint32, int64, uint64, float, double, string,
+	// datetime (OPC UA).
 	Type     string   `yaml:"type"`
 	Scale    *Scale   `yaml:"scale"`
 	Unit     string   `yaml:"unit"`

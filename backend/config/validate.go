@@ -150,7 +150,7 @@ func (v *validator) devices() {
 		}
 		switch d.Driver {
 		case DriverModbusTCP:
-			v.notFor(path, d.Driver, "endpoint", "security")
+			v.notFor(path, d.Driver, "endpoint", "security", "security_policy", "username", "password", "password_env", "publish_interval", "queue_size")
 			if d.Host == "" {
 				v.errorf(path, "host is missing")
 			}
@@ -180,13 +180,7 @@ func (v *validator) devices() {
 			} else if !strings.HasPrefix(d.Endpoint, "opc.tcp://") {
 				v.errorf(path+".endpoint", "endpoint %q must start with opc.tcp://", d.Endpoint)
 			}
-			switch d.Security {
-			case "":
-				d.Security = "none"
-			case "none":
-			default:
-				v.errorf(path+".security", "security %q is not supported yet (only \"none\")", d.Security)
-			}
+			v.opcua(path, d)
 			v.duration(path+".timeout", &d.Timeout, DefaultOPCUATimeout)
 		}
 		v.duration(path+".scan", &d.Scan, DefaultScan)
@@ -194,6 +188,48 @@ func (v *validator) devices() {
 }
 
 var byteOrders = []string{"ABCD", "BADC", "CDAB", "DCBA"}
+
+// OPC UA security modes and policies.
+var (
+	opcuaModes    = []string{"none", "sign", "sign_and_encrypt"}
+	opcuaPolicies = []string{"Basic256Sha256", "Aes128_Sha256_RsaOaep", "Aes256_Sha256_RsaPss", "Basic256", "Basic128Rsa15"}
+	envName       = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+)
+
+// opcua checks an OPC UA device's security, identity and subscription
+// settings and fills in their defaults.
+func (v *validator) opcua(path string, d *Device) {
+	switch {
+	case d.Security == "":
+		d.Security = "none"
+	case !slices.Contains(opcuaModes, d.Security):
+		v.errorf(path+".security", "security %q is not one of: %s", d.Security, strings.Join(opcuaModes, ", "))
+	}
+	switch {
+	case d.Security == "none" && d.SecurityPolicy != "" && d.SecurityPolicy != "None":
+		v.errorf(path+".security_policy", "security_policy %q needs security: sign or sign_and_encrypt", d.SecurityPolicy)
+	case d.Security == "none":
+		d.SecurityPolicy = "None"
+	case d.SecurityPolicy == "":
+		d.SecurityPolicy = "Basic256Sha256"
+	case !slices.Contains(opcuaPolicies, d.SecurityPolicy):
+		v.errorf(path+".security_policy", "security_policy %q is not one of: %s", d.SecurityPolicy, strings.Join(opcuaPolicies, ", "))
+	}
+	switch {
+	case d.Password != "" && d.PasswordEnv != "":
+		v.errorf(path+".password_env", "give password or password_env, not both")
+	case d.Username == "" && (d.Password != "" || d.PasswordEnv != ""):
+		v.errorf(path, "a password needs a username")
+	case d.Username != "" && d.Password == "" && d.PasswordEnv == "":
+		v.errorf(path, "username %q needs a password or password_env (the name of an environment variable holding it)", d.Username)
+	case d.PasswordEnv != "" && !envName.MatchString(d.PasswordEnv):
+		v.errorf(path+".password_env", "password_env %q is not an environment variable name (letters, digits and _)", d.PasswordEnv)
+	}
+	if v.set(path+".publish_interval") && d.PublishInterval.Duration < minPeriod {
+		v.errorf(path+".publish_interval", "%s is too short (at least %s)", d.PublishInterval.Duration, minPeriod)
+	}
+	v.intRange(path+".queue_size", &d.QueueSize, 1, 10000, 1)
+}
 
 // intRange checks a whole number field, or sets its default when omitted.
 func (v *validator) intRange(path string, n *int, lo, hi, def int) {
