@@ -35,8 +35,12 @@ var ErrStopped = errors.New("device poller is not running")
 type EventSink func(hmi.Event)
 
 // Sink receives what a device's poller reads: the tag database. Ingest
-// returns the changed indexes in changed's storage, for reuse.
+// returns the changed indexes in changed's storage, for reuse. Point gives a
+// tag's point as its driver reads it: the poller keeps only tag indexes, and
+// builds points when it needs them (for Prepare and writes), so a large
+// project's point lists are not held twice.
 type Sink interface {
+	Point(tag int) driver.Point
 	Ingest(readings []driver.Reading, changed []int) []int
 	MarkBad(ids []int, reason string, ts time.Time)
 	// MarkStale makes Good tags Uncertain with a reason, keeping values.
@@ -58,8 +62,11 @@ type Device struct {
 	log    *slog.Logger
 	events EventSink
 
-	ids    []int          // tag indexes of this device
-	points []driver.Point // same order as ids
+	ids []int    // tag indexes of this device, in its points' order
+	cls []*class // scan classes, fastest first
+	// grouped is the driver's group reading when it reads scan classes
+	// on their own (more than one class); nil when every read takes all.
+	grouped driver.Grouped
 
 	writes  chan writeReq
 	stopped chan struct{} // closed when Run returns
@@ -69,6 +76,7 @@ type Device struct {
 type writeReq struct {
 	ctx   context.Context
 	point driver.Point
+	pos   int // the point's position in the device's points
 	value hmi.Value
 	reply chan error
 }
@@ -110,15 +118,36 @@ type Stats struct {
 }
 
 // New prepares a poller for dev's points, whose readings go to sink. It
-// does no I/O.
+// does no I/O and keeps only the points' tag indexes and scan classes.
 func New(dev config.Device, drv driver.Driver, points []driver.Point, sink Sink, log *slog.Logger, events EventSink) *Device {
 	d := &Device{cfg: dev, drv: drv, db: sink, log: log.With("device", dev.Name), events: events,
-		writes: make(chan writeReq), stopped: make(chan struct{}), points: points}
+		writes: make(chan writeReq), stopped: make(chan struct{})}
 	d.ids = make([]int, len(points))
 	for k, p := range points {
 		d.ids[k] = p.Index
 	}
+	d.cls = classes(points, dev.Scan.Duration, d.ids)
+	grouped, _ := drv.(driver.Grouped)
+	switch {
+	case len(d.cls) > 1 && grouped != nil:
+		d.grouped = grouped
+	case len(d.cls) > 1: // the driver reads all points at once: at the fastest class's period
+		d.cls = []*class{{period: d.cls[0].period, ids: d.ids}}
+	}
 	return d
+}
+
+// points builds the device's points for the driver, each with its scan
+// class's period.
+func (d *Device) points() []driver.Point {
+	pts := make([]driver.Point, len(d.ids))
+	for _, c := range d.cls {
+		c.each(func(k int) {
+			pts[k] = d.db.Point(d.ids[k])
+			pts[k].Scan = c.period
+		})
+	}
+	return pts
 }
 
 // Name is the device name.
@@ -165,19 +194,19 @@ func (d *Device) Write(ctx context.Context, tag int, raw hmi.Value) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.Timeout.Duration+time.Second)
 	defer cancel()
-	req := writeReq{ctx: ctx, point: d.points[k], value: raw, reply: make(chan error, 1)}
+	req := writeReq{ctx: ctx, point: d.db.Point(tag), pos: k, value: raw, reply: make(chan error, 1)}
 	select {
 	case d.writes <- req:
 	case <-d.stopped:
-		return fmt.Errorf("write %s: device %q: %w", d.points[k].Tag, d.cfg.Name, ErrStopped)
+		return fmt.Errorf("write %s: device %q: %w", req.point.Tag, d.cfg.Name, ErrStopped)
 	case <-ctx.Done():
-		return fmt.Errorf("write %s: device %q is busy: %w", d.points[k].Tag, d.cfg.Name, driver.ErrTimeout)
+		return fmt.Errorf("write %s: device %q is busy: %w", req.point.Tag, d.cfg.Name, driver.ErrTimeout)
 	}
 	select {
 	case err := <-req.reply:
 		return err
 	case <-ctx.Done():
-		return fmt.Errorf("write %s: device %q did not answer: %w", d.points[k].Tag, d.cfg.Name, driver.ErrTimeout)
+		return fmt.Errorf("write %s: device %q did not answer: %w", req.point.Tag, d.cfg.Name, driver.ErrTimeout)
 	}
 }
 
@@ -186,7 +215,7 @@ func (d *Device) Write(ctx context.Context, tag int, raw hmi.Value) error {
 func (d *Device) Run(ctx context.Context) {
 	defer close(d.stopped)
 	defer d.drv.Close()
-	if len(d.points) == 0 {
+	if len(d.ids) == 0 {
 		d.idle(ctx)
 		return
 	}
@@ -195,7 +224,7 @@ func (d *Device) Run(ctx context.Context) {
 	for ctx.Err() == nil {
 		err := d.connect(ctx)
 		if err == nil && !prepared {
-			if err = d.drv.Prepare(d.points); err == nil {
+			if err = d.drv.Prepare(d.points()); err == nil {
 				prepared = true
 			}
 		}
@@ -255,14 +284,34 @@ func (d *Device) failed(reason string, err error) {
 // class is one scan class of a device: the points read at one period.
 type class struct {
 	period   time.Duration
-	pos      []int // positions in the device's points
+	pos      []int // positions in the device's points; nil: all of them
 	ids      []int // their tag indexes
 	lastGood atomic.Int64
 }
 
+// each calls f with each of the class's positions.
+func (c *class) each(f func(k int)) {
+	if c.pos == nil {
+		for k := range c.ids {
+			f(k)
+		}
+		return
+	}
+	for _, k := range c.pos {
+		f(k)
+	}
+}
+
+// has reports whether the class reads position k.
+func (c *class) has(k int) bool { return c.pos == nil || slices.Contains(c.pos, k) }
+
 // classes groups a device's points by scan period (a point's Scan, or the
-// device's), fastest first.
-func classes(points []driver.Point, scan time.Duration) []*class {
+// device's), fastest first. A single class holds all points without
+// position lists, sharing ids (the points' tag indexes).
+func classes(points []driver.Point, scan time.Duration, ids []int) []*class {
+	if !slices.ContainsFunc(points, func(p driver.Point) bool { return p.Scan > 0 && p.Scan != scan }) {
+		return []*class{{period: scan, ids: ids}}
+	}
 	byPeriod := map[time.Duration]*class{}
 	var out []*class
 	for k, p := range points {
@@ -290,9 +339,8 @@ func classes(points []driver.Point, scan time.Duration) []*class {
 // polling), and the written tag's class is read right after it: the
 // write's read-back.
 func (d *Device) poll(ctx context.Context) error {
-	cls := classes(d.points, d.cfg.Scan.Duration)
-	grouped, _ := d.drv.(driver.Grouped)
-	if len(cls) > 1 && grouped != nil {
+	cls, grouped := d.cls, d.grouped
+	if grouped != nil {
 		groups := make([][]int, len(cls))
 		for g, c := range cls {
 			groups[g] = c.pos
@@ -300,23 +348,11 @@ func (d *Device) poll(ctx context.Context) error {
 		if err := grouped.Group(groups); err != nil {
 			return err
 		}
-	} else if len(cls) > 1 {
-		all := &class{period: cls[0].period}
-		for k, p := range d.points {
-			all.pos, all.ids = append(all.pos, k), append(all.ids, p.Index)
-		}
-		cls, grouped = []*class{all}, nil
 	}
-	if len(cls) == 1 {
-		grouped = nil // one class: a plain Read
+	classOf := func(k int) int { // a position's class, for a write's read-back
+		return max(slices.IndexFunc(cls, func(c *class) bool { return c.has(k) }), 0)
 	}
-	classOf := make([]int, len(d.points))
-	for g, c := range cls {
-		for _, k := range c.pos {
-			classOf[k] = g
-		}
-	}
-	out := make([]driver.Reading, len(d.points))
+	out := make([]driver.Reading, len(d.ids))
 	var buf []driver.Reading // one class's readings, gathered for Ingest
 	var changed []int
 	var wg sync.WaitGroup
@@ -345,14 +381,14 @@ func (d *Device) poll(ctx context.Context) error {
 				return ctx.Err()
 			case <-timer.C:
 			case req := <-d.writes:
-				next[classOf[d.positionOf(req.point)]] = time.Now() // read it back at once
+				next[classOf(req.pos)] = time.Now() // read it back at once
 				d.doWrite(req)
 				continue
 			}
 		}
 		select { // a waiting write goes first
 		case req := <-d.writes:
-			next[classOf[d.positionOf(req.point)]] = time.Now()
+			next[classOf(req.pos)] = time.Now()
 			d.doWrite(req)
 			continue
 		default:
@@ -395,18 +431,10 @@ func (d *Device) poll(ctx context.Context) error {
 				break
 			}
 			buf = buf[:0]
-			for _, k := range c.pos {
-				buf = append(buf, out[k])
-			}
+			c.each(func(k int) { buf = append(buf, out[k]) })
 			changed = d.db.Ingest(buf, changed)
 		}
 	}
-}
-
-// positionOf is a write's point's place in the device's points.
-func (d *Device) positionOf(p driver.Point) int {
-	k, _ := d.position(p.Index)
-	return max(k, 0)
 }
 
 // scanned records one scan's duration.

@@ -281,14 +281,26 @@ func (db *DB) ToEng(i int, raw hmi.Value) hmi.Value { return db.toEng(i, raw) }
 
 // Points returns the tags of one device as its driver reads them.
 func (db *DB) Points(device string) []driver.Point {
-	var ps []driver.Point
-	for i, d := range db.defs {
-		if d.Device == device {
-			ps = append(ps, driver.Point{Index: i, Tag: d.Name, Address: d.Address, Type: d.Type,
-				ByteOrder: d.ByteOrder, UnitID: d.UnitID, Length: d.Length})
+	n := 0
+	for i := range db.defs {
+		if db.defs[i].Device == device {
+			n++
+		}
+	}
+	ps := make([]driver.Point, 0, n)
+	for i := range db.defs {
+		if db.defs[i].Device == device {
+			ps = append(ps, db.Point(i))
 		}
 	}
 	return ps
+}
+
+// Point returns tag i as its driver reads it.
+func (db *DB) Point(i int) driver.Point {
+	d := &db.defs[i]
+	return driver.Point{Index: i, Tag: d.Name, Address: d.Address, Type: d.Type,
+		ByteOrder: d.ByteOrder, UnitID: d.UnitID, Length: d.Length}
 }
 
 // IDs returns the indexes of the tags of one device, in definition order.

@@ -27,6 +27,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"slices"
 	"sync"
@@ -94,8 +95,8 @@ type Driver struct {
 	member []int     // the group of each point
 	blocks [][]block // the plan of each group
 	// bad[i] is when point i, found at an illegal address, is tried again;
-	// zero for points in the plan.
-	bad []time.Time
+	// points in the plan have no entry.
+	bad map[int]time.Time
 	// gaps are illegal stretches between points learned by isolation; the
 	// plan does not read across them until they expire.
 	gaps   []learnedGap
@@ -234,7 +235,7 @@ func (d *Driver) Prepare(points []driver.Point) error {
 		d.index[i] = p.Index
 	}
 	d.pts = pts
-	d.bad = make([]time.Time, len(pts))
+	d.bad = map[int]time.Time{}
 	d.gaps = nil
 	d.setGroupsLocked([][]int{all})
 	return nil
@@ -426,8 +427,9 @@ func exceptionText(code byte, b block) string {
 // those whose retry is due, alone; a point that answers goes back into the
 // plan.
 func (d *Driver) retryBadLocked(ctx context.Context, g int, now time.Time, out []driver.Reading) error {
-	for i, at := range d.bad {
-		if at.IsZero() || d.member[i] != g {
+	for _, i := range slices.Sorted(maps.Keys(d.bad)) { // few: the points found at illegal addresses
+		at := d.bad[i]
+		if d.member[i] != g {
 			continue
 		}
 		p := d.pts[i]
@@ -448,7 +450,7 @@ func (d *Driver) retryBadLocked(ctx context.Context, g int, now time.Time, out [
 			out[i].Sample = hmi.BadSample(exceptionText(exc.ExceptionCode, b), ts)
 			continue
 		}
-		d.bad[i] = time.Time{}
+		delete(d.bad, i)
 		d.replan = true
 		d.decodeBlock(b, data, ts, out)
 	}
@@ -467,14 +469,12 @@ func (d *Driver) expireGapsLocked(now time.Time) {
 // skipped reports the points left out of the plan (found at illegal
 // addresses), or nil when there are none.
 func (d *Driver) skipped() []bool {
-	var skip []bool
-	for i, at := range d.bad {
-		if !at.IsZero() {
-			if skip == nil {
-				skip = make([]bool, len(d.bad))
-			}
-			skip[i] = true
-		}
+	if len(d.bad) == 0 {
+		return nil
+	}
+	skip := make([]bool, len(d.pts))
+	for i := range d.bad {
+		skip[i] = true
 	}
 	return skip
 }
@@ -483,11 +483,9 @@ func (d *Driver) skipped() []bool {
 // addresses and the learned gaps.
 func (d *Driver) forbidden() []span {
 	var f []span
-	for i, at := range d.bad {
-		if !at.IsZero() {
-			p := d.pts[i]
-			f = append(f, span{unit: p.unit, table: p.table, lo: int(p.offset), hi: p.end()})
-		}
+	for _, i := range slices.Sorted(maps.Keys(d.bad)) {
+		p := d.pts[i]
+		f = append(f, span{unit: p.unit, table: p.table, lo: int(p.offset), hi: p.end()})
 	}
 	for _, g := range d.gaps {
 		f = append(f, g.span)
