@@ -180,5 +180,7 @@ const (
 	DefaultLoopPeriod      = time.Second
 	DefaultSessionIdle     = 30 * time.Minute
 	DefaultSessionLifetime = 12 * time.Hour
+	DefaultROCWindow       = 10 * time.Second // rate-of-change alarms
+	DefaultMaxShelve       = 8 * time.Hour    // the longest an alarm may be shelved
 	minPeriod              = 10 * time.Millisecond
 )

@@ -111,7 +111,7 @@ func TestErrors(t *testing.T) {
 			[]string{`p.yaml:12:11: tags[1] "a": name: tag name "a" is already used by tags[0]`}},
 		{"alarm on missing tag", good + "alarms:\n  - name: hi\n    tag: b\n    type: high\n    limit: 3\n",
 			[]string{`p.yaml:14:10: alarms[0] "hi": tag: tag "b" is not defined in tags`,
-				`p.yaml:15:11: alarms[0] "hi": type: type "high" is not an alarm type (one of: hihi, hi, lo, lolo)`}},
+				`p.yaml:15:11: alarms[0] "hi": type: type "high" is not an alarm type (one of: hihi, hi, lo, lolo, deviation, roc, discrete, bad_quality, comm)`}},
 		{"loop output not writable", good + "loops:\n  - name: L\n    pv: a\n    sp: a\n    out: a\n    kp: 1\n",
 			[]string{`p.yaml:16:10: loops[0] "L": out: out tag "a" is not writable (set writable: true on it)`}},
 		{"opcua settings", "devices:\n  - name: ua\n    driver: opcua\n    port: 4840\n    security: signed\n",

@@ -189,12 +189,18 @@ type Scale struct {
 	EngHigh float64 `yaml:"eng_high"`
 }
 
-// Alarm is a limit alarm on one tag.
+// Alarm is one alarm: a condition on a tag (or on a device's
+// communication), how important it is, and how it is handled.
 type Alarm struct {
 	Name string `yaml:"name"`
-	Tag  string `yaml:"tag"`
-	// Type is hihi, hi, lo or lolo.
-	Type  string  `yaml:"type"`
+	// Tag is the tag watched; every type but comm has one.
+	Tag string `yaml:"tag"`
+	// Type is hihi, hi, lo, lolo (limits), deviation (from a setpoint
+	// tag), roc (rate of change), discrete (the tag equals a value),
+	// bad_quality (the tag is Bad) or comm (a device's link is down).
+	Type string `yaml:"type"`
+	// Limit of hihi, hi, lo and lolo; the largest deviation (deviation) or
+	// rate in units per second (roc) that is not an alarm.
 	Limit float64 `yaml:"limit"`
 	// Deadband the value must come back past the limit before the alarm returns.
 	Deadband float64 `yaml:"deadband"`
@@ -203,6 +209,41 @@ type Alarm struct {
 	Message  string `yaml:"message"`
 	// Area or equipment the alarm belongs to.
 	Area string `yaml:"area"`
+
+	// Device is the device whose communication a comm alarm watches.
+	Device string `yaml:"device"`
+	// Setpoint is the tag a deviation alarm compares its tag with.
+	Setpoint string `yaml:"setpoint"`
+	// Direction of a deviation or roc alarm: both (default), high (above
+	// the setpoint; rising) or low (below the setpoint; falling).
+	Direction string `yaml:"direction"`
+	// Window over which a roc alarm measures the rate (default 10s).
+	Window Duration `yaml:"window"`
+	// Equals is the value at which a discrete alarm is active (booleans
+	// are 0 and 1).
+	Equals float64 `yaml:"equals"`
+	// OnDelay: the condition must hold this long before the alarm is
+	// raised; OffDelay: it must be gone this long before the alarm returns.
+	OnDelay  Duration `yaml:"on_delay"`
+	OffDelay Duration `yaml:"off_delay"`
+	// Latched alarms stay in alarm after the condition returns, until an
+	// operator resets them.
+	Latched bool `yaml:"latched"`
+	// Group names the alarm group whose first alarm to activate is marked
+	// first-out.
+	Group string `yaml:"group"`
+	// SuppressedBy suppresses the alarm by design while a condition holds
+	// (e.g. the pump is stopped); nil never suppresses it.
+	SuppressedBy *Condition `yaml:"suppressed_by"`
+	// MaxShelve is the longest the alarm may be shelved (default 8h).
+	MaxShelve Duration `yaml:"max_shelve"`
+}
+
+// Condition holds while a tag's value is Good and equals a value
+// (booleans are 0 and 1).
+type Condition struct {
+	Tag    string  `yaml:"tag"`
+	Equals float64 `yaml:"equals"`
 }
 
 // Loop is a PID loop that edgehmi runs itself.

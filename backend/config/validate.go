@@ -339,8 +339,31 @@ func (v *validator) tags() {
 }
 
 var (
-	alarmTypes      = []string{"hihi", "hi", "lo", "lolo"}
+	alarmTypes      = []string{"hihi", "hi", "lo", "lolo", "deviation", "roc", "discrete", "bad_quality", "comm"}
 	alarmPriorities = []string{"critical", "high", "medium", "low"}
+	alarmDirections = []string{"both", "high", "low"}
+)
+
+// alarmFields are the settings that belong to some alarm types only, and
+// the types they belong to.
+var alarmFields = []struct {
+	field string
+	types []string
+}{
+	{"tag", []string{"hihi", "hi", "lo", "lolo", "deviation", "roc", "discrete", "bad_quality"}},
+	{"device", []string{"comm"}},
+	{"limit", []string{"hihi", "hi", "lo", "lolo", "deviation", "roc"}},
+	{"deadband", []string{"hihi", "hi", "lo", "lolo", "deviation", "roc"}},
+	{"setpoint", []string{"deviation"}},
+	{"direction", []string{"deviation", "roc"}},
+	{"window", []string{"roc"}},
+	{"equals", []string{"discrete"}},
+}
+
+// Shortest durations of alarm settings.
+const (
+	minROCWindow = time.Second
+	minMaxShelve = time.Minute
 )
 
 func (v *validator) alarms() {
@@ -349,24 +372,100 @@ func (v *validator) alarms() {
 		a := &v.p.Alarms[i]
 		path := fmt.Sprintf("alarms[%d]", i)
 		v.name(path, "alarm", a.Name, seen)
-		v.tagRef(path+".tag", "tag", a.Tag)
-		if !slices.Contains(alarmTypes, a.Type) {
+		known := slices.Contains(alarmTypes, a.Type)
+		if !known {
 			v.errorf(path+".type", "type %q is not an alarm type (one of: %s)", a.Type, strings.Join(alarmTypes, ", "))
+		} else {
+			for _, f := range alarmFields {
+				if v.set(path+"."+f.field) && !slices.Contains(f.types, a.Type) {
+					v.errorf(path+"."+f.field, "%s is not a setting of %s alarms", f.field, a.Type)
+				}
+			}
+		}
+		switch {
+		case a.Type == "comm":
+			if a.Device == "" {
+				v.errorf(path, "device is missing (a comm alarm watches a device's communication)")
+			} else if _, ok := v.p.Device(a.Device); !ok {
+				v.errorf(path+".device", "device %q is not defined in devices", a.Device)
+			}
+		case known || !v.set(path+".device"):
+			v.tagRef(path+".tag", "tag", a.Tag)
 		}
 		if a.Priority == "" {
 			a.Priority = "medium"
 		} else if !slices.Contains(alarmPriorities, a.Priority) {
 			v.errorf(path+".priority", "priority %q is not one of: %s", a.Priority, strings.Join(alarmPriorities, ", "))
 		}
-		if !v.set(path + ".limit") {
-			v.errorf(path, "limit is missing")
+		switch a.Type {
+		case "hihi", "hi", "lo", "lolo":
+			v.alarmLimit(path, a, false)
+		case "deviation":
+			v.alarmLimit(path, a, true)
+			v.tagRef(path+".setpoint", "setpoint", a.Setpoint)
+		case "roc":
+			v.alarmLimit(path, a, true)
+			if !v.set(path + ".window") {
+				a.Window.Duration = DefaultROCWindow
+			} else if a.Window.Duration < minROCWindow {
+				v.errorf(path+".window", "window %s is too short (at least %s)", a.Window.Duration, minROCWindow)
+			}
+		case "discrete":
+			if !v.set(path + ".equals") {
+				v.errorf(path, "equals is missing (the value at which the alarm is active, e.g. 1)")
+			} else if math.IsNaN(a.Equals) || math.IsInf(a.Equals, 0) {
+				v.errorf(path+".equals", "equals must be a number")
+			}
 		}
-		if a.Deadband < 0 {
-			v.errorf(path+".deadband", "deadband must be 0 or more")
+		if a.Type == "deviation" || a.Type == "roc" {
+			if a.Direction == "" {
+				a.Direction = "both"
+			} else if !slices.Contains(alarmDirections, a.Direction) {
+				v.errorf(path+".direction", "direction %q is not one of: %s", a.Direction, strings.Join(alarmDirections, ", "))
+			}
+		}
+		if c := a.SuppressedBy; c != nil {
+			v.tagRef(path+".suppressed_by.tag", "tag", c.Tag)
+			if !v.set(path + ".suppressed_by.equals") {
+				v.errorf(path+".suppressed_by", "equals is missing (the value of %s that suppresses the alarm, e.g. 0)", c.Tag)
+			} else if math.IsNaN(c.Equals) || math.IsInf(c.Equals, 0) {
+				v.errorf(path+".suppressed_by.equals", "equals must be a number")
+			}
+		}
+		if v.set(path+".group") && a.Group == "" {
+			v.errorf(path+".group", "group is empty (leave it out, or name the group)")
+		}
+		if !v.set(path + ".max_shelve") {
+			a.MaxShelve.Duration = DefaultMaxShelve
+		} else if a.MaxShelve.Duration < minMaxShelve {
+			v.errorf(path+".max_shelve", "max_shelve %s is too short (at least 1m)", a.MaxShelve.Duration)
 		}
 		if a.Message == "" {
 			a.Message = a.Name
 		}
+	}
+}
+
+// alarmLimit checks the limit and deadband of an analog alarm; positive
+// limits (deviation, roc) must be above 0, and above the deadband, or the
+// alarm could never return.
+func (v *validator) alarmLimit(path string, a *Alarm, positive bool) {
+	switch {
+	case !v.set(path + ".limit"):
+		v.errorf(path, "limit is missing")
+		return
+	case math.IsNaN(a.Limit) || math.IsInf(a.Limit, 0):
+		v.errorf(path+".limit", "limit must be a number")
+		return
+	case positive && a.Limit <= 0:
+		v.errorf(path+".limit", "limit %g must be above 0", a.Limit)
+		return
+	}
+	switch {
+	case a.Deadband < 0 || math.IsNaN(a.Deadband) || math.IsInf(a.Deadband, 0):
+		v.errorf(path+".deadband", "deadband must be 0 or more")
+	case positive && a.Deadband >= a.Limit:
+		v.errorf(path+".deadband", "deadband %g must be below the limit %g, or the alarm would never return", a.Deadband, a.Limit)
 	}
 }
 
