@@ -39,9 +39,17 @@ type Point struct {
 	ByteOrder string // Modbus: ABCD, BADC, CDAB, DCBA
 	UnitID    *int   // Modbus: the unit id behind a gateway
 	Length    int    // string length in characters
-	// Scan is the point's scan class period (for the poller; 0: the
-	// device's scan). Drivers ignore it.
+	// Scan is the point's scan class period (0: the device's scan). The
+	// poller reads the point at it; subscribing drivers (OPC UA) sample
+	// the point at it.
 	Scan time.Duration
+	// Deadband filters changes at the source, for drivers whose devices
+	// can (OPC UA data change filters): an absolute deadband in raw units,
+	// or DeadbandPercent, a percent of the range the device knows for the
+	// point (OPC UA's EURange). 0 filters nothing. The tag database applies
+	// the tag's deadband in any case.
+	Deadband        float64
+	DeadbandPercent float64
 }
 
 // Reading is the raw result of reading one Point.

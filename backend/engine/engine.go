@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"strconv"
@@ -167,9 +168,11 @@ func Start(ctx context.Context, o Options) (_ *Engine, err error) {
 		}
 		points := e.db.Points(dc.Name)
 		for k := range points {
-			if c := e.db.Def(points[k].Index).ScanClass; c != "" {
+			def := e.db.Def(points[k].Index)
+			if c := def.ScanClass; c != "" {
 				points[k].Scan, _ = p.ScanPeriod(c)
 			}
+			points[k].Deadband, points[k].DeadbandPercent = sourceDeadband(def)
 		}
 		d := poll.New(dc, drv, points, e.db, e.log, logEvent)
 		e.devs[dc.Name] = d
@@ -223,6 +226,20 @@ func Start(ctx context.Context, o Options) (_ *Engine, err error) {
 	e.log.Info("edgehmi started", "project", p.Name, "url", e.URL(), "devices", len(e.order),
 		"tags", e.db.Len(), "demo", o.Demo, "startup", time.Since(e.started).Round(time.Microsecond))
 	return e, nil
+}
+
+// sourceDeadband is a tag's deadband for its device to apply: absolute in
+// raw units (the engineering deadband through the tag's scale), or a
+// percent of the device's range for the point.
+func sourceDeadband(t *config.Tag) (abs, pct float64) {
+	if t.DeadbandPercent > 0 {
+		return 0, t.DeadbandPercent
+	}
+	abs = t.Deadband
+	if s := t.Scale; s != nil && abs > 0 && s.EngHigh != s.EngLow {
+		abs *= math.Abs((s.RawHigh - s.RawLow) / (s.EngHigh - s.EngLow))
+	}
+	return abs, 0
 }
 
 // pointAtSim returns a copy of the project whose Modbus and OPC UA devices

@@ -21,7 +21,7 @@ func newDriver(t *testing.T, endpoint string, timeout time.Duration) *Driver {
 	d, err := New(config.Device{
 		Name: "heater", Driver: Name, Endpoint: endpoint, Security: "none",
 		Timeout: config.Duration{Duration: timeout}, Scan: config.Duration{Duration: testScan},
-	})
+	}, driver.Env{DataDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestRead(t *testing.T) {
 		return s
 	}
 	n := len(good)
-	expect(n, hmi.Bad, "BadNodeIDUnknown")
+	expect(n, hmi.Bad, "BadNodeIdUnknown")
 	expect(n+1, hmi.Bad, "Bad")
 	if s := expect(n+2, hmi.Uncertain, "UncertainLastUsableValue"); s.Value.Float() != 1.25 {
 		t.Errorf("uncertain value %v", s.Value)
@@ -156,8 +156,8 @@ func TestWriteReadBack(t *testing.T) {
 	}{
 		{driver.Point{Tag: "SP", Address: "ns=2;s=Int16", Type: "int16"}, hmi.Number(70000), "out of range for int16"},
 		{driver.Point{Tag: "SP", Address: "ns=2;s=Int16", Type: "int16"}, hmi.Number(1.5), "not a whole number"},
-		{driver.Point{Tag: "SP", Address: "ns=2;s=ReadOnly", Type: "double"}, hmi.Number(1), "server refused: BadUserAccessDenied"},
-		{driver.Point{Tag: "SP", Address: "ns=2;s=Nope", Type: "double"}, hmi.Number(1), "server refused: BadNodeIDUnknown"},
+		{driver.Point{Tag: "SP", Address: "ns=2;s=ReadOnly", Type: "double"}, hmi.Number(1), "server refused: access denied for this user (BadUserAccessDenied)"},
+		{driver.Point{Tag: "SP", Address: "ns=2;s=Nope", Type: "double"}, hmi.Number(1), "server refused: unknown node (BadNodeIdUnknown)"},
 		{driver.Point{Tag: "SP", Address: "Nope", Type: "double"}, hmi.Number(1), "not an OPC UA node id"},
 	}
 	for _, b := range bad {
@@ -247,7 +247,7 @@ func TestSubscribe(t *testing.T) {
 	wait := run(func() error { return d.Subscribe(ctx, col.emit) })
 
 	col.await(t, 10, "initial PV", func(s hmi.Sample) bool { return s.Quality == hmi.Good && s.Value.Float() == 21.5 })
-	col.await(t, 11, "bad node", func(s hmi.Sample) bool { return s.Quality == hmi.Bad && s.Reason == "BadNodeIDUnknown" })
+	col.await(t, 11, "bad node", func(s hmi.Sample) bool { return s.Quality == hmi.Bad && s.Reason == "BadNodeIdUnknown" })
 	col.await(t, 12, "uncertain", func(s hmi.Sample) bool { return s.Quality == hmi.Uncertain && s.Value.Float() == 1.25 })
 	col.await(t, 13, "bool", func(s hmi.Sample) bool { return s.Value == hmi.Bool(true) })
 
@@ -297,7 +297,7 @@ func TestSubscribeFallsBackToPolling(t *testing.T) {
 	defer cancel()
 	wait := run(func() error { return d.Subscribe(ctx, col.emit) })
 	col.await(t, 10, "polled PV", func(s hmi.Sample) bool { return s.Value.Float() == 21.5 })
-	col.await(t, 11, "polled bad node", func(s hmi.Sample) bool { return s.Reason == "BadNodeIDUnknown" })
+	col.await(t, 11, "polled bad node", func(s hmi.Sample) bool { return s.Reason == "BadNodeIdUnknown" })
 	ts.change("TIC101.PV", 30.0)
 	col.await(t, 10, "polled change", func(s hmi.Sample) bool { return s.Value.Float() == 30 })
 	cancel()

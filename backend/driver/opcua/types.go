@@ -3,6 +3,7 @@ package opcua
 import (
 	"fmt"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +18,8 @@ type dataType uint8
 
 const (
 	typeBool dataType = iota + 1
+	typeSByte
+	typeByte
 	typeInt16
 	typeUint16
 	typeInt32
@@ -26,22 +29,26 @@ const (
 	typeFloat
 	typeDouble
 	typeString
+	typeDateTime
 )
 
 var typeNames = [...]string{
-	typeBool:   "bool",
-	typeInt16:  "int16",
-	typeUint16: "uint16",
-	typeInt32:  "int32",
-	typeUint32: "uint32",
-	typeInt64:  "int64",
-	typeUint64: "uint64",
-	typeFloat:  "float",
-	typeDouble: "double",
-	typeString: "string",
+	typeBool:     "bool",
+	typeSByte:    "sbyte",
+	typeByte:     "byte",
+	typeInt16:    "int16",
+	typeUint16:   "uint16",
+	typeInt32:    "int32",
+	typeUint32:   "uint32",
+	typeInt64:    "int64",
+	typeUint64:   "uint64",
+	typeFloat:    "float",
+	typeDouble:   "double",
+	typeString:   "string",
+	typeDateTime: "datetime",
 }
 
-const typeList = "bool, int16, uint16, int32, uint32, int64, uint64, float, double, string"
+const typeList = "bool, sbyte, byte, int16, uint16, int32, uint32, int64, uint64, float, double, string, datetime"
 
 func (t dataType) String() string {
 	if int(t) < len(typeNames) && typeNames[t] != "" {
@@ -70,29 +77,17 @@ func parseType(s string) (dataType, bool) {
 	return 0, false
 }
 
-// parsePoint parses a node id and declared data type.
-func parsePoint(address, typ string) (*ua.NodeID, dataType, error) {
-	// ua.ParseNodeID takes anything without an identifier type as a string
-	// id in namespace 0 ("TIC101.PV", "ns=2;x=1", ""): insist on one, so a
-	// typo is not a silently wrong node.
-	rest := address
-	if strings.HasPrefix(rest, "ns=") {
-		if i := strings.IndexByte(rest, ';'); i >= 0 {
-			rest = rest[i+1:]
-		}
-	}
-	if len(rest) < 3 || rest[1] != '=' || !strings.ContainsRune("isgb", rune(rest[0])) {
-		return nil, 0, fmt.Errorf("address %q: not an OPC UA node id (want [ns=<index>;] then i=<number>, s=<name>, g=<guid> or b=<base64>, e.g. ns=2;s=TIC101.PV)", address)
-	}
-	id, err := ua.ParseNodeID(address)
+// parsePoint parses an address and declared data type.
+func parsePoint(addr, typ string) (address, dataType, error) {
+	a, err := parseAddress(addr)
 	if err != nil {
-		return nil, 0, fmt.Errorf("address %q: not an OPC UA node id: %w", address, err)
+		return address{}, 0, err
 	}
 	t, ok := parseType(typ)
 	if !ok {
-		return nil, 0, fmt.Errorf("address %q: unknown data type %q (%s)", address, typ, typeList)
+		return address{}, 0, fmt.Errorf("address %q: unknown data type %q (%s)", addr, typ, typeList)
 	}
-	return id, t, nil
+	return a, t, nil
 }
 
 // CheckAddress validates an OPC UA node id and data type without I/O.
@@ -104,17 +99,39 @@ func CheckAddress(address, dataType string) error {
 // typeName names an OPC UA built-in type for messages ("Double").
 func typeName(id ua.TypeID) string { return strings.TrimPrefix(id.String(), "TypeID") }
 
-// variantValue converts a scalar variant to a Value of the declared kind.
-// Any numeric variant fits any numeric type; booleans and strings must match.
-func variantValue(t dataType, v *ua.Variant) (hmi.Value, error) {
+// variantValue converts a variant to a Value of the declared kind: a
+// scalar, or for an address of an array element (element >= 0) that
+// element. Any numeric variant fits any numeric type; booleans, strings and
+// DateTimes must match. A DateTime is a number: Unix milliseconds.
+func variantValue(t dataType, v *ua.Variant, element int) (hmi.Value, error) {
 	if v == nil || v.Value() == nil {
 		return hmi.Value{}, fmt.Errorf("no value")
 	}
+	x := v.Value()
 	if v.Has(ua.VariantArrayValues) {
-		return hmi.Value{}, fmt.Errorf("node holds an array of %s; arrays are not supported", typeName(v.Type()))
+		if element < 0 {
+			return hmi.Value{}, fmt.Errorf("node holds an array of %s: select an element with #<index> after the node id", typeName(v.Type()))
+		}
+		rv := reflect.ValueOf(x)
+		if rv.Kind() != reflect.Slice {
+			return hmi.Value{}, fmt.Errorf("node holds a multi-dimensional array of %s, which is not supported", typeName(v.Type()))
+		}
+		// A server that applied the IndexRange answers one element;
+		// one that ignored it, the whole array.
+		switch {
+		case rv.Len() == 1:
+			x = rv.Index(0).Interface()
+		case element < rv.Len():
+			x = rv.Index(element).Interface()
+		default:
+			return hmi.Value{}, fmt.Errorf("array element %d is out of range (the array has %d)", element, rv.Len())
+		}
+	} else if element >= 0 {
+		return hmi.Value{}, fmt.Errorf("node holds a single %s, not an array: drop #%d from the address", typeName(v.Type()), element)
 	}
 	var val hmi.Value
-	switch x := v.Value().(type) {
+	isTime := false
+	switch x := x.(type) {
 	case bool:
 		val = hmi.Bool(x)
 	case int8:
@@ -144,10 +161,12 @@ func variantValue(t dataType, v *ua.Variant) (hmi.Value, error) {
 			return hmi.Value{}, fmt.Errorf("no value")
 		}
 		val = hmi.String(x.Text)
+	case time.Time:
+		val, isTime = hmi.Number(float64(unixMilli(x))), true
 	default:
 		return hmi.Value{}, fmt.Errorf("node holds %s, which is not supported", typeName(v.Type()))
 	}
-	if val.Kind() != t.kind() {
+	if isTime != (t == typeDateTime) || val.Kind() != t.kind() {
 		return hmi.Value{}, fmt.Errorf("type mismatch: node holds %s, tag declares %s", typeName(v.Type()), t)
 	}
 	return val, nil
@@ -183,6 +202,12 @@ func newVariant(t dataType, v hmi.Value) (*ua.Variant, error) {
 		}
 	case typeString:
 		x = v.Text()
+	case typeDateTime:
+		ts, err := timeValue(v)
+		if err != nil {
+			return nil, err
+		}
+		x = ts
 	case typeFloat:
 		f, err := finite(v)
 		if err != nil {
@@ -211,6 +236,10 @@ func newVariant(t dataType, v hmi.Value) (*ua.Variant, error) {
 		}
 		var lo, hi int64
 		switch t {
+		case typeSByte:
+			lo, hi = math.MinInt8, math.MaxInt8
+		case typeByte:
+			lo, hi = 0, math.MaxUint8
 		case typeInt16:
 			lo, hi = math.MinInt16, math.MaxInt16
 		case typeUint16:
@@ -226,6 +255,10 @@ func newVariant(t dataType, v hmi.Value) (*ua.Variant, error) {
 			return nil, fmt.Errorf("value %d is out of range for %s (%d to %d)", n, t, lo, hi)
 		}
 		switch t {
+		case typeSByte:
+			x = int8(n)
+		case typeByte:
+			x = uint8(n)
 		case typeInt16:
 			x = int16(n)
 		case typeUint16:
@@ -239,6 +272,37 @@ func newVariant(t dataType, v hmi.Value) (*ua.Variant, error) {
 		}
 	}
 	return ua.NewVariant(x)
+}
+
+// unixMilli is t in Unix milliseconds; OPC UA's null DateTime (the zero
+// time, 1601-01-01 on the wire) is 0.
+func unixMilli(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// timeValue reads a DateTime to write: Unix milliseconds, or an RFC 3339
+// string.
+func timeValue(v hmi.Value) (time.Time, error) {
+	if v.Kind() == hmi.KindString {
+		ts, err := time.Parse(time.RFC3339Nano, v.Text())
+		if err != nil {
+			return time.Time{}, fmt.Errorf("value %q is not a time (Unix milliseconds or RFC 3339, e.g. 2024-05-01T12:30:00Z)", v.Text())
+		}
+		return ts.UTC(), nil
+	}
+	ms, err := whole(v)
+	if err != nil {
+		return time.Time{}, err
+	}
+	// OPC UA DateTimes run from 1601 to 9999.
+	const lo, hi = -11644473600000, 253402300799999
+	if ms < lo || ms > hi {
+		return time.Time{}, fmt.Errorf("value %s is out of range for datetime (Unix milliseconds from %d to %d)", v, int64(lo), int64(hi))
+	}
+	return time.UnixMilli(int64(ms)).UTC(), nil
 }
 
 func finite(v hmi.Value) (float64, error) {
@@ -294,30 +358,10 @@ func whole(v hmi.Value) (float64, error) {
 	return f, nil
 }
 
-// statusName names a status code without its "Status" prefix, ignoring the
-// info bits ("BadNodeIDUnknown"); unknown codes are given in hex.
-func statusName(sc ua.StatusCode) string {
-	if d, ok := ua.StatusCodes[sc&0xFFFF0000]; ok && d.Name != "" {
-		return strings.TrimPrefix(d.Name, "Status")
-	}
-	return fmt.Sprintf("0x%08X", uint32(sc))
-}
-
-// quality maps a status code to a quality by its severity bits; a quality
-// short of Good carries the status name as its reason.
-func quality(sc ua.StatusCode) (hmi.Quality, string) {
-	switch uint32(sc) >> 30 {
-	case 0:
-		return hmi.Good, ""
-	case 1:
-		return hmi.Uncertain, statusName(sc)
-	}
-	return hmi.Bad, statusName(sc)
-}
-
-// sample converts a data value to a sample of the declared type. The
-// timestamp is the source timestamp, else the server timestamp, else now.
-func sample(t dataType, dv *ua.DataValue, now time.Time) hmi.Sample {
+// sample converts a data value to a sample of the declared type (of the
+// array element, for element >= 0). The timestamp is the source
+// timestamp, else the server timestamp, else now.
+func sample(t dataType, element int, dv *ua.DataValue, now time.Time) hmi.Sample {
 	if dv == nil {
 		return hmi.BadSample("no data value in the answer", now)
 	}
@@ -332,7 +376,7 @@ func sample(t dataType, dv *ua.DataValue, now time.Time) hmi.Sample {
 	if q == hmi.Bad {
 		return hmi.BadSample(reason, ts)
 	}
-	v, err := variantValue(t, dv.Value)
+	v, err := variantValue(t, dv.Value, element)
 	if err != nil {
 		if q == hmi.Uncertain {
 			return hmi.BadSample(reason+": "+err.Error(), ts)

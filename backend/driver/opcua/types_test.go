@@ -62,24 +62,41 @@ func TestKind(t *testing.T) {
 		t.Fatal(err)
 	}
 	dd := d.(*Driver)
-	if dd.timeout != DefaultTimeout || dd.scan != DefaultScan {
-		t.Errorf("defaults: timeout %v scan %v", dd.timeout, dd.scan)
+	if dd.s.timeout != DefaultTimeout || dd.scan != DefaultScan || dd.queue != 1 || dd.publish != 0 {
+		t.Errorf("defaults: timeout %v scan %v queue %d publish %v", dd.s.timeout, dd.scan, dd.queue, dd.publish)
+	}
+	if dd.s.mode != ua.MessageSecurityModeNone || dd.s.policy != "None" {
+		t.Errorf("default security: %v %s", dd.s.mode, dd.s.policy)
 	}
 }
 
 func TestNewRejects(t *testing.T) {
-	for _, dev := range []config.Device{
-		{},
-		{Endpoint: "opc.tcp://h:4840", Security: "sign"},
-		{Endpoint: "opc.tcp://h:4840", Security: "Basic256Sha256"},
+	env := driver.Env{DataDir: t.TempDir()}
+	for _, c := range []struct {
+		dev config.Device
+		env driver.Env
+		err string
+	}{
+		{config.Device{}, env, "endpoint is missing"},
+		{config.Device{Endpoint: "opc.tcp://h:4840", Security: "sign"}, driver.Env{}, "needs a data directory"},
+		{config.Device{Endpoint: "opc.tcp://h:4840", Security: "Basic256Sha256"}, env, "is not one of"},
+		{config.Device{Endpoint: "opc.tcp://h:4840", Security: "sign", SecurityPolicy: "Basic512"}, env, "is not one of"},
+		{config.Device{Endpoint: "opc.tcp://h:4840", SecurityPolicy: "Basic256"}, env, "needs security"},
+		{config.Device{Endpoint: "opc.tcp://h:4840", Password: "x"}, env, "needs a username"},
 	} {
-		if _, err := New(dev); err == nil {
-			t.Errorf("New(%+v) accepted", dev)
+		if _, err := New(c.dev, c.env); err == nil || !strings.Contains(err.Error(), c.err) {
+			t.Errorf("New(%+v): %v, want %q", c.dev, err, c.err)
 		}
 	}
-	for _, s := range []string{"", "none", "None"} {
-		if _, err := New(config.Device{Endpoint: "opc.tcp://h:4840", Security: s}); err != nil {
+	for _, s := range []string{"", "none", "None", "sign", "sign_and_encrypt"} {
+		if _, err := New(config.Device{Endpoint: "opc.tcp://h:4840", Security: s}, env); err != nil {
 			t.Errorf("security %q: %v", s, err)
+		}
+	}
+	for _, p := range Policies {
+		d, err := New(config.Device{Endpoint: "opc.tcp://h:4840", Security: "sign", SecurityPolicy: p}, env)
+		if err != nil || d.s.policy != p || d.s.mode != ua.MessageSecurityModeSign {
+			t.Errorf("policy %q: %v", p, err)
 		}
 	}
 }
@@ -106,11 +123,16 @@ func TestVariantValue(t *testing.T) {
 		{typeString, ua.NewLocalizedText("text"), hmi.String("text"), ""},
 		{typeBool, 1.0, hmi.Value{}, "type mismatch: node holds Double, tag declares bool"},
 		{typeDouble, "x", hmi.Value{}, "type mismatch: node holds String, tag declares double"},
-		{typeDouble, []float64{1, 2}, hmi.Value{}, "arrays are not supported"},
-		{typeDouble, time.Unix(0, 0), hmi.Value{}, "node holds DateTime, which is not supported"},
+		{typeDouble, []float64{1, 2}, hmi.Value{}, "select an element with #<index>"},
+		{typeDouble, time.Unix(0, 0), hmi.Value{}, "type mismatch: node holds DateTime, tag declares double"},
+		{typeSByte, int8(-100), hmi.Number(-100), ""},
+		{typeByte, uint8(200), hmi.Number(200), ""},
+		{typeDateTime, time.UnixMilli(1714566600123), hmi.Number(1714566600123), ""},
+		{typeDateTime, time.Time{}, hmi.Number(0), ""},
+		{typeDateTime, 5.0, hmi.Value{}, "type mismatch: node holds Double, tag declares datetime"},
 	}
 	for _, tt := range tests {
-		got, err := variantValue(tt.typ, ua.MustVariant(tt.v))
+		got, err := variantValue(tt.typ, ua.MustVariant(tt.v), -1)
 		if tt.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.err) {
 				t.Errorf("variantValue(%s, %T) = %v, %v; want %q", tt.typ, tt.v, got, err, tt.err)
@@ -121,11 +143,38 @@ func TestVariantValue(t *testing.T) {
 			t.Errorf("variantValue(%s, %T %v) = %v, %v; want %v", tt.typ, tt.v, tt.v, got, err, tt.want)
 		}
 	}
-	if _, err := variantValue(typeDouble, nil); err == nil {
+	if _, err := variantValue(typeDouble, nil, -1); err == nil {
 		t.Error("nil variant accepted")
 	}
-	if _, err := variantValue(typeDouble, &ua.Variant{}); err == nil {
+	if _, err := variantValue(typeDouble, &ua.Variant{}, -1); err == nil {
 		t.Error("null variant accepted")
+	}
+	// Array elements: a server that applies the IndexRange answers one
+	// element, one that ignores it the whole array.
+	elems := []struct {
+		v       any
+		element int
+		want    hmi.Value
+		err     string
+	}{
+		{[]float64{7.5}, 3, hmi.Number(7.5), ""},
+		{[]float64{1, 2, 3, 4}, 3, hmi.Number(4), ""},
+		{[]float64{1, 2}, 5, hmi.Value{}, "array element 5 is out of range (the array has 2)"},
+		{[]int32{1, 2}, 0, hmi.Number(1), ""},
+		{[]bool{true, false}, 1, hmi.Value{}, "type mismatch"},
+		{2.5, 0, hmi.Value{}, "not an array: drop #0"},
+	}
+	for _, e := range elems {
+		got, err := variantValue(typeDouble, ua.MustVariant(e.v), e.element)
+		if e.err != "" {
+			if err == nil || !strings.Contains(err.Error(), e.err) {
+				t.Errorf("variantValue(%v #%d) = %v, %v; want %q", e.v, e.element, got, err, e.err)
+			}
+			continue
+		}
+		if err != nil || got != e.want {
+			t.Errorf("variantValue(%v #%d) = %v, %v; want %v", e.v, e.element, got, err, e.want)
+		}
 	}
 }
 
@@ -150,6 +199,10 @@ func TestNewVariant(t *testing.T) {
 		{typeDouble, hmi.Number(-273.15), -273.15},
 		{typeString, hmi.String("abc"), "abc"},
 		{typeString, hmi.Number(2.5), "2.5"},
+		{typeSByte, hmi.Number(-128), int8(-128)},
+		{typeByte, hmi.Number(255), uint8(255)},
+		{typeDateTime, hmi.Number(1714566600123), time.UnixMilli(1714566600123).UTC()},
+		{typeDateTime, hmi.String("2024-05-01T12:30:00Z"), time.Date(2024, 5, 1, 12, 30, 0, 0, time.UTC)},
 	}
 	for _, g := range good {
 		v, err := newVariant(g.typ, g.v)
@@ -180,6 +233,11 @@ func TestNewVariant(t *testing.T) {
 		{typeBool, hmi.Number(2), "does not fit bool"},
 		{typeBool, hmi.String("yes please"), "does not fit bool"},
 		{typeDouble, hmi.Value{}, "no value"},
+		{typeSByte, hmi.Number(128), "out of range for sbyte"},
+		{typeByte, hmi.Number(-1), "out of range for byte"},
+		{typeDateTime, hmi.String("yesterday"), "not a time"},
+		{typeDateTime, hmi.Number(1e17), "out of range for datetime"},
+		{typeDateTime, hmi.Number(0.5), "not a whole number"},
 	}
 	for _, b := range bad {
 		_, err := newVariant(b.typ, b.v)
@@ -201,7 +259,10 @@ func TestQuality(t *testing.T) {
 		{ua.StatusUncertainLastUsableValue, hmi.Uncertain, "UncertainLastUsableValue"},
 		{ua.StatusUncertainSensorCalibration | 0x0400, hmi.Uncertain, "UncertainSensorCalibration"}, // info bits ignored
 		{ua.StatusBad, hmi.Bad, "Bad"},
-		{ua.StatusBadNodeIDUnknown, hmi.Bad, "BadNodeIDUnknown"},
+		{ua.StatusBadNodeIDUnknown, hmi.Bad, "BadNodeIdUnknown"},
+		{ua.StatusBadTCPEndpointURLInvalid, hmi.Bad, "BadTcpEndpointUrlInvalid"},
+		{ua.StatusBadCertificateURIInvalid, hmi.Bad, "BadCertificateUriInvalid"},
+		{ua.StatusBadUserAccessDenied | 0x0000_0400, hmi.Bad, "BadUserAccessDenied"},
 		{ua.StatusBadSensorFailure, hmi.Bad, "BadSensorFailure"},
 		{ua.StatusCode(0xC1230000), hmi.Bad, "0xC1230000"},
 	}
@@ -217,31 +278,31 @@ func TestSample(t *testing.T) {
 	now := time.Now()
 	src := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 	srv := src.Add(time.Second)
-	s := sample(typeDouble, &ua.DataValue{Value: ua.MustVariant(1.5), SourceTimestamp: src, ServerTimestamp: srv}, now)
+	s := sample(typeDouble, -1, &ua.DataValue{Value: ua.MustVariant(1.5), SourceTimestamp: src, ServerTimestamp: srv}, now)
 	if s.Quality != hmi.Good || s.Value.Float() != 1.5 || !s.TS.Equal(src) {
 		t.Errorf("source ts: %+v", s)
 	}
-	s = sample(typeDouble, &ua.DataValue{Value: ua.MustVariant(1.5), ServerTimestamp: srv}, now)
+	s = sample(typeDouble, -1, &ua.DataValue{Value: ua.MustVariant(1.5), ServerTimestamp: srv}, now)
 	if !s.TS.Equal(srv) {
 		t.Errorf("server ts fallback: %+v", s)
 	}
-	s = sample(typeDouble, &ua.DataValue{Value: ua.MustVariant(1.5)}, now)
+	s = sample(typeDouble, -1, &ua.DataValue{Value: ua.MustVariant(1.5)}, now)
 	if !s.TS.Equal(now) {
 		t.Errorf("now fallback: %+v", s)
 	}
-	s = sample(typeDouble, &ua.DataValue{Value: ua.MustVariant(1.5), Status: ua.StatusUncertainLastUsableValue}, now)
+	s = sample(typeDouble, -1, &ua.DataValue{Value: ua.MustVariant(1.5), Status: ua.StatusUncertainLastUsableValue}, now)
 	if s.Quality != hmi.Uncertain || s.Value.Float() != 1.5 || s.Reason != "UncertainLastUsableValue" {
 		t.Errorf("uncertain: %+v", s)
 	}
-	s = sample(typeDouble, &ua.DataValue{Status: ua.StatusBadNodeIDUnknown}, now)
-	if s.Quality != hmi.Bad || s.Reason != "BadNodeIDUnknown" || !s.Value.IsZero() {
+	s = sample(typeDouble, -1, &ua.DataValue{Status: ua.StatusBadNodeIDUnknown}, now)
+	if s.Quality != hmi.Bad || s.Reason != "BadNodeIdUnknown" || !s.Value.IsZero() {
 		t.Errorf("bad: %+v", s)
 	}
-	s = sample(typeBool, &ua.DataValue{Value: ua.MustVariant(1.5)}, now)
+	s = sample(typeBool, -1, &ua.DataValue{Value: ua.MustVariant(1.5)}, now)
 	if s.Quality != hmi.Bad || !strings.Contains(s.Reason, "type mismatch") {
 		t.Errorf("mismatch: %+v", s)
 	}
-	s = sample(typeDouble, nil, now)
+	s = sample(typeDouble, -1, nil, now)
 	if s.Quality != hmi.Bad {
 		t.Errorf("nil: %+v", s)
 	}
