@@ -98,7 +98,12 @@ export function errorSentence(status: number, text: string): string {
   return STATUS_TEXT[status] ?? `The server answered ${status}.`;
 }
 
-function request<T>(method: string, path: string, body?: unknown, timeoutMs = 15000): Promise<T> {
+/**
+ * A JSON request with the session (cookie, and the bearer token after a
+ * login): the answer parsed, or null for an empty one. Throws ApiError.
+ * Feature clients (opcua.ts) build on this rather than on fetch.
+ */
+export function request<T>(method: string, path: string, body?: unknown, timeoutMs = 15000): Promise<T> {
   return exchange(method, path, body, timeoutMs, 'application/json', async (res) => {
     const text = await res.text();
     if (!text) return null as T;
