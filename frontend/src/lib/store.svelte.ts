@@ -60,6 +60,8 @@ class Hmi {
   readonly stale = $derived(this.link !== 'live');
   /** The user may write tags at all (operator or above); see writeBlock for one tag. */
   readonly canWrite = $derived(hasRole(this.session, 'operator'));
+  /** The Engineering screen (OPC UA browser, certificates) is for engineer and above. */
+  readonly canEngineer = $derived(hasRole(this.session, 'engineer'));
 
   private conflator = new Conflator();
   private frame = 0;

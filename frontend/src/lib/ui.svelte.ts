@@ -1,8 +1,14 @@
 // View state that is not server data: which screen, which dialog.
 
-export type View = 'overview' | 'tags' | 'audit' | 'diagnostics';
+export type View = 'overview' | 'tags' | 'audit' | 'diagnostics' | 'engineering';
 
-const HASH: Record<View, string> = { overview: '#/', tags: '#/tags', audit: '#/audit', diagnostics: '#/diagnostics' };
+const HASH: Record<View, string> = {
+  overview: '#/',
+  tags: '#/tags',
+  audit: '#/audit',
+  diagnostics: '#/diagnostics',
+  engineering: '#/engineering',
+};
 
 function viewFromHash(): View {
   switch (location.hash) {
@@ -12,6 +18,8 @@ function viewFromHash(): View {
       return 'audit';
     case '#/diagnostics':
       return 'diagnostics';
+    case '#/engineering':
+      return 'engineering';
     default:
       return 'overview';
   }
