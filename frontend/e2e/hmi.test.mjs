@@ -439,4 +439,64 @@ describe('edgehmi web UI against the demo server', { timeout: 180000 }, () => {
       await context.close();
     }
   });
+
+  test('(j) engineering: an operator has no Engineering tab; an engineer browses OPC UA and gets a tag definition', async () => {
+    const { page, context, errors } = await openPage();
+    // The demo's OPC UA device and the simulator's nodes (backend/sim/opcua.go).
+    const node = (id) => `[data-testid="opcua-node"][data-node="${id}"]`;
+    const FOLDER = 'ns=2;s=TIC101';
+    const PV = 'ns=2;s=TIC101.PV';
+    try {
+      // The demo operator: no tab, and the address says who may use the screen.
+      assert.equal(await text(page, '[data-testid="user-role"]'), 'operator');
+      assert.equal(await page.$('[data-testid="tab-engineering"]'), null, 'no Engineering tab for an operator');
+      await page.goto(server.base + '/#/engineering');
+      await page.waitForSelector('[data-testid="engineering-login-note"]', { timeout: 10000 });
+      assert.equal(await page.$('[data-testid="opcua-browser"]'), null, 'no browser for an operator');
+
+      await page.click('[data-testid="user-badge"]');
+      await page.fill('input[name="user"]', 'engineer');
+      await page.fill('input[name="password"]', 'engineer');
+      await page.keyboard.press('Enter');
+      await until(async () => (await text(page, '[data-testid="user-role"]')) === 'engineer', { what: 'role engineer' });
+      await page.click('[data-testid="tab-engineering"]');
+      assert.match(page.url(), /#\/engineering$/);
+
+      // Pick the device; the Objects folder lists the plant's folder.
+      await page.click('[data-testid="opcua-device"][data-device="heater"]', { timeout: 10000 });
+      await page.waitForSelector(node(FOLDER), { timeout: 15000 });
+      assert.equal(await page.getAttribute(node(FOLDER), 'data-expanded'), 'false');
+      const box = await page.$eval(node(FOLDER), (el) => el.getBoundingClientRect().toJSON());
+      assert.ok(box.height >= 40, `tree rows are touch-sized, got ${box.height} px`);
+
+      // Expand it from the keyboard, then check the PV variable.
+      await page.focus(node(FOLDER));
+      await page.keyboard.press('Enter');
+      await page.waitForSelector(node(PV), { timeout: 15000 });
+      assert.equal(await page.getAttribute(node(FOLDER), 'aria-expanded'), 'true');
+      assert.equal(await page.getAttribute(node(PV), 'data-class'), 'variable');
+      assert.equal(await page.$('[data-testid="opcua-yaml"]'), null, 'no YAML before a check');
+      await page.click(`${node(PV)} [data-testid="opcua-check"]`);
+      await page.waitForSelector(`${node(PV)}[data-checked="true"]`, { timeout: 5000 });
+
+      const yaml = await text(page, '[data-testid="opcua-yaml"]');
+      assert.match(yaml, /^- name: /, yaml);
+      assert.match(yaml, /\n\s+device: "?heater"?\n/, yaml);
+      assert.match(yaml, /\n\s+address: "?ns=2;s=TIC101\.PV"?\n/, yaml);
+      assert.equal(await text(page, '[data-testid="opcua-checked-count"]'), '1 checked');
+
+      // The certificate list answers (the demo server uses no security, so it may be empty).
+      await page.click('[data-testid="eng-pane-certs"]');
+      await page.waitForSelector('[data-testid="cert-count"]', { timeout: 10000 });
+      await page.click('[data-testid="eng-pane-browse"]');
+      assert.ok(await page.$(`${node(PV)}[data-checked="true"]`), 'the check survives switching panes');
+
+      await page.mouse.move(0, 0);
+      mkdirSync(outDir, { recursive: true });
+      await page.screenshot({ path: join(outDir, 'engineering.png'), animations: 'disabled' });
+      assert.deepEqual(errors, [], 'no uncaught page errors');
+    } finally {
+      await context.close();
+    }
+  });
 });
