@@ -2,6 +2,7 @@ package opcua
 
 import (
 	"context"
+	"math"
 	"net"
 	"runtime"
 	"strconv"
@@ -62,6 +63,12 @@ type testServer struct {
 	plant *plant
 	// refuseSubscriptions makes CreateSubscription answer BadServiceUnsupported.
 	refuseSubscriptions bool
+	// ticking changes Counter, Fine and Level every 100 ms, as the
+	// node-opcua test server does (see testdata/nodeopcua/server.mjs).
+	ticking  bool
+	tickStop chan struct{}
+	tickWG   sync.WaitGroup
+	step     int
 
 	srv    *server.Server
 	ns     *server.NodeNameSpace
@@ -80,6 +87,9 @@ func newTestServer(t *testing.T) *testServer {
 	ts.plant.set("BadSensor", liveValue(nil, ua.StatusBadSensorFailure, time.Time{}))
 	ts.plant.set("Override", liveValue(3.0, ua.StatusGoodLocalOverride, time.Time{}))
 	ts.plant.set("Stamped", liveValue(int32(9), ua.StatusOK, time.Date(2024, 5, 1, 12, 30, 0, 0, time.UTC)))
+	for _, n := range []string{"Counter", "Fine", "Level"} {
+		ts.plant.set(n, liveValue(0.0, ua.StatusOK, time.Time{}))
+	}
 	return ts
 }
 
@@ -113,7 +123,7 @@ func (ts *testServer) start() {
 	root.Objects().AddRef(ns.Objects(), id.HasComponent, true)
 	add := func(n *server.Node) { ns.Objects().AddRef(n, id.HasComponent, true) }
 
-	for _, name := range []string{"TIC101.PV", "Uncertain", "BadSensor", "Override", "Stamped"} {
+	for _, name := range []string{"TIC101.PV", "Uncertain", "BadSensor", "Override", "Stamped", "Counter", "Fine", "Level"} {
 		add(ns.AddNewVariableStringNode(name, func() *ua.DataValue { return ts.plant.get(name) }))
 	}
 	for name, v := range map[string]any{
@@ -128,6 +138,11 @@ func (ts *testServer) start() {
 		"Float":     float32(1.5),
 		"Double":    2.25,
 		"String":    "hello",
+		"SByte":     int8(-100),
+		"Byte":      uint8(200),
+		"DateTime":  time.Date(2024, 5, 1, 12, 30, 0, 123e6, time.UTC),
+		"Array":     []float64{1.5, 2.5, 3.5, 4.5, 5.5},
+		"Setpoint":  50.0,
 	} {
 		add(ns.AddNewVariableStringNode(name, v))
 	}
@@ -139,6 +154,14 @@ func (ts *testServer) start() {
 	}, nil, func() *ua.DataValue { return server.DataValueFromValue(7.0) })
 	ns.AddNode(ro)
 	add(ro)
+	uro := server.NewNode(ts.nodeID("UserReadOnly"), map[ua.AttributeID]*ua.DataValue{
+		ua.AttributeIDAccessLevel:     server.DataValueFromValue(byte(ua.AccessLevelTypeCurrentRead | ua.AccessLevelTypeCurrentWrite)),
+		ua.AttributeIDUserAccessLevel: server.DataValueFromValue(byte(ua.AccessLevelTypeCurrentRead)),
+		ua.AttributeIDBrowseName:      server.DataValueFromValue(attrs.BrowseName("UserReadOnly")),
+		ua.AttributeIDNodeClass:       server.DataValueFromValue(uint32(ua.NodeClassVariable)),
+	}, nil, func() *ua.DataValue { return server.DataValueFromValue(8.0) })
+	ns.AddNode(uro)
+	add(uro)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := srv.Start(ctx); err != nil {
@@ -156,7 +179,31 @@ func (ts *testServer) start() {
 	ts.conns = map[net.Conn]struct{}{}
 	backendAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(backend))
 	ts.wg.Go(func() { ts.accept(ln, backendAddr) })
+	if ts.ticking {
+		stop := make(chan struct{})
+		ts.tickStop = stop
+		ts.tickWG.Go(func() { ts.tick(stop) })
+	}
 	t.Cleanup(ts.stop)
+}
+
+// tick changes Counter (+1), Fine (+0.01, and +10 every 10th step) and
+// Level (+1, 0 to 100) every 100 ms until stop closes.
+func (ts *testServer) tick(stop <-chan struct{}) {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		ts.step++
+		n := ts.step
+		ts.change("Counter", float64(n))
+		ts.change("Fine", math.Round((float64(n)*0.01+float64(n/10)*10)*100)/100)
+		ts.change("Level", float64(n%101))
+	}
 }
 
 func (ts *testServer) accept(ln net.Listener, backend string) {
@@ -226,6 +273,11 @@ func (ts *testServer) isFrozen() bool {
 func (ts *testServer) stop() {
 	if ts.ln == nil {
 		return
+	}
+	if ts.tickStop != nil {
+		close(ts.tickStop)
+		ts.tickWG.Wait()
+		ts.tickStop = nil
 	}
 	ts.ln.Close()
 	ts.mu.Lock()
