@@ -179,7 +179,7 @@ func Start(ctx context.Context, o Options) (_ *Engine, err error) {
 		e.order = append(e.order, d)
 	}
 	e.hub = web.NewHub(e.db)
-	if e.alarms, err = newAlarmRunner(p.Alarms, e.db, e.store, e.hub, e.log); err != nil {
+	if e.alarms, err = newAlarmRunner(p.Alarms, e.db, e.devs, e.store, e.hub, e.log); err != nil {
 		return nil, err
 	}
 	for _, lc := range p.Loops {
