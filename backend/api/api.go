@@ -88,11 +88,14 @@ type Service struct {
 	store   *store.Store
 	auth    *auth.Service
 	alarms  AlarmSource
+	env     driver.Env // the data directory: OPC UA certificates
 }
 
 // New returns the service. devices maps device names to their pollers.
-func New(info Info, db *tags.DB, devices map[string]*poll.Device, st *store.Store, au *auth.Service, alarms AlarmSource) *Service {
-	return &Service{info: info, db: db, devices: devices, store: st, auth: au, alarms: alarms}
+// env is what the drivers got: the data directory, where the OPC UA
+// screens find the client certificate and the server certificates.
+func New(info Info, db *tags.DB, devices map[string]*poll.Device, st *store.Store, au *auth.Service, alarms AlarmSource, env driver.Env) *Service {
+	return &Service{info: info, db: db, devices: devices, store: st, auth: au, alarms: alarms, env: env}
 }
 
 // Info describes the running project.

@@ -191,7 +191,7 @@ func Start(ctx context.Context, o Options) (_ *Engine, err error) {
 	}
 
 	info := api.Info{Name: p.Name, Version: o.Version, Demo: o.Demo, UIIdleLogoutS: int(p.Server.UIIdleLogout.Seconds())}
-	svc := api.New(info, e.db, e.devs, e.store, au, e.alarms)
+	svc := api.New(info, e.db, e.devs, e.store, au, e.alarms, driver.Env{DataDir: o.DataDir})
 	e.web = web.New(svc, e.hub, web.Options{Static: o.Static, Log: e.log, Health: e.health, Metrics: e.metrics, Secure: e.secure})
 	e.http = e.web.HTTPServer()
 	e.http.TLSConfig = tlsConf

@@ -92,6 +92,11 @@ func New(svc *api.Service, hub *Hub, o Options) *Server {
 	mux.HandleFunc("GET /api/v1/alarms", s.alarms)
 	mux.HandleFunc("GET /api/v1/events", s.events)
 	mux.HandleFunc("GET /api/v1/devices", s.devices)
+	mux.HandleFunc("GET /api/v1/opcua/devices", s.opcuaDevices)
+	mux.HandleFunc("GET /api/v1/opcua/browse", s.opcuaBrowse)
+	mux.HandleFunc("GET /api/v1/opcua/certificates", s.opcuaCertificates)
+	mux.HandleFunc("POST /api/v1/opcua/certificates/{thumbprint}/trust", s.opcuaTrust(true))
+	mux.HandleFunc("POST /api/v1/opcua/certificates/{thumbprint}/reject", s.opcuaTrust(false))
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no API endpoint %s %s", r.Method, r.URL.Path))
 	})

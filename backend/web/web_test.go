@@ -63,6 +63,8 @@ type rig struct {
 	hub *Hub
 	srv *httptest.Server
 	st  *store.Store
+	// data is the data directory the service was given (OPC UA PKI).
+	data string
 }
 
 func ptr(f float64) *float64 { return &f }
@@ -95,13 +97,14 @@ func newRig(t testing.TB, ntags int) *rig {
 			t.Fatal(err)
 		}
 	}
-	svc := api.New(api.Info{Name: "test"}, db, map[string]*poll.Device{"dev": dev}, st, au, noAlarms{})
+	data := t.TempDir()
+	svc := api.New(api.Info{Name: "test"}, db, map[string]*poll.Device{"dev": dev}, st, au, noAlarms{}, driver.Env{DataDir: data})
 	hub := NewHub(db)
 	wg.Go(func() { hub.Run(ctx) })
 	s := New(svc, hub, Options{Log: log, Health: func() []string { return nil }})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(func() { srv.Close(); cancel(); wg.Wait(); st.Close() })
-	return &rig{db: db, hub: hub, srv: srv, st: st}
+	return &rig{db: db, hub: hub, srv: srv, st: st, data: data}
 }
 
 func itoa(i int) string { return string(hmi.Number(float64(i)).AppendJSON(nil)) }
