@@ -14,6 +14,8 @@ TEST_PACKAGES    := chromium xvfb xauth imagemagick curl python3-pymodbus
 DESKTOP_PACKAGES := libgtk-3-dev libwebkit2gtk-4.0-dev pkg-config gcc
 
 FRONTEND_SRC := $(shell find frontend/src frontend/index.html frontend/vite.config.ts frontend/package.json -type f 2>/dev/null)
+# node-opcua, the foreign OPC UA server of the opcua driver's integration tests
+NODEOPCUA    := backend/driver/opcua/testdata/nodeopcua
 
 .PHONY: all run build frontend test test-go test-frontend e2e desktop desktop-check bench cross lint clean
 
@@ -21,6 +23,10 @@ all: build
 
 frontend/node_modules/.package-lock.json: frontend/package-lock.json
 	cd frontend && npm ci --no-audit --no-fund
+	@touch $@
+
+$(NODEOPCUA)/node_modules/.package-lock.json: $(NODEOPCUA)/package-lock.json
+	npm ci --prefix $(NODEOPCUA) --no-audit --no-fund
 	@touch $@
 
 frontend/dist/index.html: frontend/node_modules/.package-lock.json $(FRONTEND_SRC)
@@ -48,8 +54,8 @@ lint:
 	$(GO) vet ./...
 	$(GO) vet -tags desktop,production,webkit2_40 ./...
 
-test-go:
-	EDGEHMI_REQUIRE_PYMODBUS=1 $(GO) test -race -count=1 ./...
+test-go: $(NODEOPCUA)/node_modules/.package-lock.json
+	EDGEHMI_REQUIRE_PYMODBUS=1 EDGEHMI_REQUIRE_NODEOPCUA=1 $(GO) test -race -count=1 ./...
 	$(GO) test -race -count=1 -tags desktop,production,webkit2_40 ./app/
 
 test-frontend: frontend/node_modules/.package-lock.json
@@ -73,9 +79,9 @@ desktop-check: desktop
 	./scripts/desktop-check.sh bin/edgehmi-desktop
 
 ## bench: benchmarks and measurements (docs/benchmarks.md records them)
-bench: build
+bench: build $(NODEOPCUA)/node_modules/.package-lock.json
 	./scripts/bench.sh
 
 clean:
-	rm -rf bin frontend/node_modules frontend/e2e/out
+	rm -rf bin frontend/node_modules frontend/e2e/out $(NODEOPCUA)/node_modules
 	find frontend/dist -mindepth 1 ! -name .gitkeep -delete 2>/dev/null || true

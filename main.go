@@ -43,6 +43,8 @@ usage:
   edgehmi check --config FILE                                validate a project file
   edgehmi sim [--modbus ADDR] [--opcua ADDR]                 run the demo plant alone
   edgehmi user add|passwd|disable|enable|list ... [--data DIR]   manage users (see edgehmi user)
+  edgehmi browse ENDPOINT [--node ID] [--depth N] [--tags]    print an OPC UA server's address space (see edgehmi browse)
+  edgehmi opcua certs|trust|untrust|client-cert ... [--data DIR]  OPC UA certificates (see edgehmi opcua)
   edgehmi version                                            print version, commit and build date
 `
 
@@ -69,6 +71,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runSim(ctx, rest, stdout, stderr)
 	case "user":
 		return userCmd(ctx, rest, os.Stdin, stdout, stderr)
+	case "browse":
+		return browseCmd(ctx, rest, os.Stdin, stdout, stderr)
+	case "opcua":
+		return opcuaCmd(ctx, rest, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, versionLine())
 		return 0

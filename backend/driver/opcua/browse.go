@@ -118,7 +118,7 @@ func Browse(ctx context.Context, c *opcua.Client, root string, depth int) (*Node
 				}
 				b.seen[child.NodeID] = true
 				n.Children = append(n.Children, child)
-				paths[child] = joinPath(paths[n], child.BrowseName)
+				paths[child] = joinPath(paths[n], n.BrowseName, child.BrowseName)
 				next = append(next, child)
 			}
 		}
@@ -130,11 +130,17 @@ func Browse(ctx context.Context, c *opcua.Client, root string, depth int) (*Node
 	return top, nil
 }
 
-func joinPath(parent, name string) string {
-	if parent == "" {
+// joinPath appends a child's browse name to its parent's path. A child
+// named after its parent ("TIC101.PV" in "TIC101") replaces the parent's
+// name instead of repeating it.
+func joinPath(parentPath, parentName, name string) string {
+	switch {
+	case parentPath == "":
 		return name
+	case parentName != "" && strings.HasPrefix(name, parentName+".") && strings.HasSuffix(parentPath, parentName):
+		return parentPath[:len(parentPath)-len(parentName)] + name
 	}
-	return parent + "." + name
+	return parentPath + "." + name
 }
 
 type browser struct {
@@ -346,8 +352,11 @@ func suggestTag(n *Node, path string) *config.Tag {
 	if n.Array {
 		addr.element = 0
 	}
-	return &config.Tag{Name: tagName(path), Address: addr.String(), Type: typ, Writable: strings.Contains(n.Access, "w"),
-		Description: n.DisplayName}
+	t := &config.Tag{Name: tagName(path), Address: addr.String(), Type: typ, Writable: strings.Contains(n.Access, "w")}
+	if n.DisplayName != n.BrowseName {
+		t.Description = n.DisplayName
+	}
+	return t
 }
 
 // tagName makes a tag name of a browse path: characters a tag name may

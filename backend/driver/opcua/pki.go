@@ -314,8 +314,14 @@ type UntrustedError struct {
 }
 
 func (e *UntrustedError) Error() string {
-	return fmt.Sprintf("server certificate %q (SHA-1 thumbprint %s) is not trusted: it is saved in %s; if it is this server's, trust it with `edgehmi opcua trust %s` (or move the file to %s)",
-		e.Cert.Subject, e.Cert.Thumbprint, filepath.Join(e.PKI, "rejected"), e.Cert.Thumbprint, filepath.Join(e.PKI, "trusted"))
+	cmd := "edgehmi opcua trust " + e.Cert.Thumbprint
+	if opcuaDir := filepath.Dir(e.PKI); filepath.Base(e.PKI) == "pki" && filepath.Base(opcuaDir) == dirName {
+		if data := filepath.Dir(opcuaDir); data != "data" && data != "./data" {
+			cmd += " --data " + data
+		}
+	}
+	return fmt.Sprintf("server certificate %q (SHA-1 thumbprint %s) is not trusted: it is saved in %s; if it is this server's, trust it with `%s` (or move the file to %s)",
+		e.Cert.Subject, e.Cert.Thumbprint, filepath.Join(e.PKI, "rejected"), cmd, filepath.Join(e.PKI, "trusted"))
 }
 
 func (e *UntrustedError) Unwrap() error { return ErrUntrusted }
@@ -351,6 +357,11 @@ type Identity struct {
 
 // Thumbprint is the certificate's SHA-1 thumbprint.
 func (id Identity) Thumbprint() string { return Thumbprint(id.Cert) }
+
+// PEM is the certificate in PEM, for a server's administrator to trust.
+func (id Identity) PEM() string {
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: id.Cert}))
+}
 
 // ClientIdentity loads edgehmi's client certificate and key from
 // DATA/opcua/client.crt and client.key, making them on first use (RSA
