@@ -65,4 +65,5 @@ go test -run '^$' -bench 'BenchmarkLog' -benchtime 200000x ./backend/store
 go test -run '^$' -bench 'BenchmarkPlanner|BenchmarkPlanScattered10k|BenchmarkDecode' ./backend/driver/modbus
 go test -run '^$' -bench 'BenchmarkAuditLatency' -benchtime 5000x ./backend/store
 go test -run '^$' -bench 'BenchmarkLogin' -benchtime 20x ./backend/auth
+go test -run '^$' -bench 'BenchmarkEvaluate|BenchmarkTick' ./backend/alarm
 go test -run '^$' -bench 'BenchmarkPoll100k' -benchtime 1x ./backend/engine
