@@ -67,3 +67,5 @@ go test -run '^$' -bench 'BenchmarkAuditLatency' -benchtime 5000x ./backend/stor
 go test -run '^$' -bench 'BenchmarkLogin' -benchtime 20x ./backend/auth
 go test -run '^$' -bench 'BenchmarkEvaluate|BenchmarkTick' ./backend/alarm
 go test -run '^$' -bench 'BenchmarkPoll100k' -benchtime 1x ./backend/engine
+go test -run '^$' -bench 'BenchmarkOPCUA10k' -benchtime 1x ./backend/engine
+EDGEHMI_BENCH_UA_PERIOD=1s go test -run '^$' -bench 'BenchmarkOPCUA10k' -benchtime 1x ./backend/engine

@@ -49,6 +49,9 @@ type Options struct {
 	Version string
 	Static  fs.FS // the built frontend
 	Log     *slog.Logger
+	// Drivers builds the devices' drivers; nil is Drivers(). Tests and
+	// benchmarks pass their own (e.g. to time what drivers deliver).
+	Drivers *driver.Registry
 }
 
 // Engine is one running project.
@@ -155,7 +158,10 @@ func Start(ctx context.Context, o Options) (_ *Engine, err error) {
 	}
 
 	e.db = tags.New(p.Tags)
-	reg := Drivers()
+	reg := o.Drivers
+	if reg == nil {
+		reg = Drivers()
+	}
 	logEvent := e.store.Log
 	for _, dc := range p.Devices {
 		if dc.Disabled {

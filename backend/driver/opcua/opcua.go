@@ -73,9 +73,13 @@ const (
 	// notifications on; generous, so gopcua's publish loop never waits on us
 	// for long and in-flight notifications fit when a subscription ends.
 	notifyBuffer = 256
-	// perCall is the most nodes one Read or CreateMonitoredItems request
-	// carries (servers limit them; 1000 is within common limits).
+	// perCall is the most nodes one Read request carries (servers limit
+	// them; 1000 is within common limits).
 	perCall = 1000
+	// itemsPerCall is the most monitored items one CreateMonitoredItems
+	// request carries: a request of 500 stays within one 64 KiB message
+	// chunk, which some servers (gopcua's) need.
+	itemsPerCall = 500
 )
 
 // Kind returns the opcua driver kind for the driver registry.
@@ -543,7 +547,7 @@ func (w *watch) subscribe(ctx context.Context, items []int) error {
 }
 
 // monitor creates a monitored item per point (client handle = point
-// position), perCall at a time, and returns the positions of the items the
+// position), itemsPerCall at a time, and returns the positions of the items the
 // server refused.
 //
 // It sends the requests itself rather than with Subscription.Monitor, which
@@ -553,7 +557,7 @@ func (w *watch) monitor(ctx context.Context, items []int) ([]int, error) {
 	d, c := w.d, w.ln.c
 	var refused []int
 	for len(items) > 0 {
-		batch := items[:min(len(items), perCall)]
+		batch := items[:min(len(items), itemsPerCall)]
 		items = items[len(batch):]
 		reqs := make([]*ua.MonitoredItemCreateRequest, len(batch))
 		for j, i := range batch {
