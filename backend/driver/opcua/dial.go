@@ -175,7 +175,7 @@ func (s session) dial(ctx context.Context) (*opcua.Client, error) {
 // secure picks the server's endpoint for the configured security, checks
 // its certificate against the PKI, and returns the options for it.
 func (s session) secure(ctx context.Context) ([]opcua.Option, error) {
-	eps, err := opcua.GetEndpoints(ctx, s.endpoint, opcua.DialTimeout(s.timeout), opcua.RequestTimeout(s.timeout))
+	eps, err := s.endpoints(ctx)
 	if err != nil {
 		if timedOut(ctx, err) {
 			return nil, fmt.Errorf("get endpoints: %w (%w)", driver.ErrTimeout, err)
@@ -219,6 +219,57 @@ func (s session) secure(ctx context.Context) ([]opcua.Option, error) {
 		opts = append(opts, opcua.AuthUsername(s.user, pw))
 	}
 	return opts, nil
+}
+
+// endpoints asks the server for its endpoint descriptions, over a
+// connection to s.endpoint. A server that lists only the endpoints whose
+// URL matches the one asked about (gopcua's does) answers none when it is
+// reached under another address (a NAT, a proxy, an IP instead of its host
+// name): then the URLs it gives for itself in FindServers are asked about,
+// still over the same connection.
+func (s session) endpoints(ctx context.Context) ([]*ua.EndpointDescription, error) {
+	c, err := opcua.NewClient(s.endpoint, opcua.AutoReconnect(false), opcua.DialTimeout(s.timeout), opcua.RequestTimeout(s.timeout))
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Dial(ctx); err != nil {
+		return nil, err
+	}
+	defer c.Close(context.WithoutCancel(ctx))
+	get := func(url string) ([]*ua.EndpointDescription, error) {
+		var res *ua.GetEndpointsResponse
+		err := c.Send(ctx, &ua.GetEndpointsRequest{EndpointURL: url}, func(r ua.Response) error {
+			v, ok := r.(*ua.GetEndpointsResponse)
+			if !ok {
+				return fmt.Errorf("unexpected answer %T to GetEndpoints", r)
+			}
+			res = v
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		return res.Endpoints, nil
+	}
+	eps, err := get(s.endpoint)
+	if err != nil || len(eps) > 0 {
+		return eps, err
+	}
+	servers, err := c.FindServers(ctx)
+	if err != nil {
+		return nil, nil // the caller says the server announces no endpoints
+	}
+	for _, app := range servers.Servers {
+		if app == nil {
+			continue
+		}
+		for _, url := range app.DiscoveryURLs {
+			if eps, err := get(url); err == nil && len(eps) > 0 {
+				return eps, nil
+			}
+		}
+	}
+	return nil, nil
 }
 
 // pick returns the endpoint of the configured policy and mode.

@@ -2,6 +2,9 @@ package opcua
 
 import (
 	"context"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"math"
 	"net"
 	"runtime"
@@ -65,7 +68,13 @@ type testServer struct {
 	refuseSubscriptions bool
 	// ticking changes Counter, Fine and Level every 100 ms, as the
 	// node-opcua test server does (see testdata/nodeopcua/server.mjs).
-	ticking  bool
+	ticking bool
+	// secure enables Basic256Sha256 (sign, sign and encrypt), Aes128 and
+	// Aes256 (sign and encrypt) and user name logins, with a certificate
+	// made at the first start and kept over restarts.
+	secure   bool
+	certDER  []byte
+	certKey  *rsa.PrivateKey
 	tickStop chan struct{}
 	tickWG   sync.WaitGroup
 	step     int
@@ -103,11 +112,33 @@ func (ts *testServer) start() {
 	t := ts.t
 	t.Helper()
 	backend := freePort(t)
-	srv := server.New(
+	opts := []server.Option{
 		server.EndPoint("127.0.0.1", backend),
 		server.EnableSecurity("None", ua.MessageSecurityModeNone),
 		server.EnableAuthMode(ua.UserTokenTypeAnonymous),
-	)
+	}
+	if ts.secure {
+		if ts.certDER == nil {
+			certPEM, keyPEM, err := newClientCert()
+			if err != nil {
+				t.Fatal(err)
+			}
+			cb, _ := pem.Decode(certPEM)
+			kb, _ := pem.Decode(keyPEM)
+			key, err := x509.ParsePKCS1PrivateKey(kb.Bytes)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts.certDER, ts.certKey = cb.Bytes, key
+		}
+		opts = append(opts, server.Certificate(ts.certDER), server.PrivateKey(ts.certKey),
+			server.EnableSecurity("Basic256Sha256", ua.MessageSecurityModeSign),
+			server.EnableSecurity("Basic256Sha256", ua.MessageSecurityModeSignAndEncrypt),
+			server.EnableSecurity("Aes128_Sha256_RsaOaep", ua.MessageSecurityModeSignAndEncrypt),
+			server.EnableSecurity("Aes256_Sha256_RsaPss", ua.MessageSecurityModeSignAndEncrypt),
+			server.EnableAuthMode(ua.UserTokenTypeUserName))
+	}
+	srv := server.New(opts...)
 	if ts.refuseSubscriptions {
 		srv.RegisterHandler(id.CreateSubscriptionRequest_Encoding_DefaultBinary,
 			func(*uasc.SecureChannel, ua.Request, uint32) (ua.Response, error) {
