@@ -777,3 +777,41 @@ func suiteRestart(t *testing.T, p peer) {
 	}
 	base.check(t)
 }
+
+// TestNodeOPCUAAdvertisedHost: a server that advertises a host name that
+// does not resolve is still reached at the configured address, with and
+// without security.
+func TestNodeOPCUAAdvertisedHost(t *testing.T) {
+	s := startNodeServer(t, "edgehmi-no-such-host.invalid")
+	p := peer{name: "node-opcua", endpoint: s.endpoint(), ns: "urn:edgehmi:nodeopcua"}
+	data := t.TempDir()
+	env := driver.Env{DataDir: data}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := Dial(ctx, suiteDevice(t, p), env)
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	eps, err := c.GetEndpoints(ctx)
+	if err != nil || len(eps.Endpoints) == 0 || !strings.Contains(eps.Endpoints[0].EndpointURL, "edgehmi-no-such-host.invalid") {
+		t.Errorf("the server does not advertise the unresolvable name: %v", err)
+	}
+	closeClient(c, time.Second, false)
+	dev := suiteDevice(t, p, func(d *config.Device) { d.Security = "sign" })
+	d, err := New(dev, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var ue *UntrustedError
+	if err := d.Connect(ctx); !errors.As(err, &ue) {
+		t.Fatalf("first secured Connect: %v, want an untrusted certificate", err)
+	}
+	if _, err := NewPKI(PKIDir(data)).Trust(ue.Cert.Thumbprint); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Connect(ctx); err != nil {
+		t.Fatalf("secured Connect: %v", err)
+	}
+	checkRead(t, d, []want{{"ns=2;s=Int32", "int32", hmi.Good, hmi.Number(-70000), ""}})
+}
