@@ -46,6 +46,37 @@ describe('parseServerMessage', () => {
     expect(e).toEqual({ ok: true, msg: { type: 'error', error: 'unknown message type' }, dropped: 0 });
   });
 
+  it('parses the ISA-18.2 states, the unacked flag, hidden flags and the summary', () => {
+    const r = parseServerMessage({
+      type: 'alarms',
+      alarms: [
+        { name: 'L', priority: 'high', state: 'latched_acked', unacked: false, active: false, since: 1, changed: 2, acked_by: 'op' },
+        { name: 'M', priority: 'low', state: 'latched_unacked', since: 1 },
+        { name: 'S', priority: 'low', state: 'acked', shelved: true, shelved_by: 'anna', shelved_until: 99, one_shot: true, shelve_reason: 'r', first_out: true, group: 'g' },
+      ],
+      summary: { alarms: 2, total: { high: 1, low: 1 }, unacked: { low: 1, medium: -3 }, horn: true, silenced: 7, shelved: 1, suppressed: 0, out_of_service: 0 },
+    });
+    if (!r.ok || r.msg.type !== 'alarms') throw new Error('not alarms');
+    expect(r.dropped).toBe(0);
+    expect(r.msg.alarms[0]).toMatchObject({ state: 'latched_acked', unacked: false, changed: 2, acked_by: 'op' });
+    // No unacked field (an older server): from the state.
+    expect(r.msg.alarms[1].unacked).toBe(true);
+    expect(r.msg.alarms[2]).toMatchObject({ shelved: true, shelved_by: 'anna', shelved_until: 99, one_shot: true, shelve_reason: 'r', first_out: true, group: 'g' });
+    expect(r.msg.alarms[2].suppressed).toBeUndefined();
+    expect(r.msg.summary).toEqual({
+      alarms: 2,
+      total: { critical: 0, high: 1, medium: 0, low: 1 },
+      unacked: { critical: 0, high: 0, medium: 0, low: 1 },
+      horn: true,
+      silenced: 7,
+      shelved: 1,
+      suppressed: 0,
+      out_of_service: 0,
+    });
+    const noSummary = parseServerMessage({ type: 'alarms', alarms: [] });
+    expect(noSummary.ok && noSummary.msg.type === 'alarms' && noSummary.msg.summary).toBeNull();
+  });
+
   it('rejects what is not a usable message, without throwing', () => {
     expect(parseServerMessage('{not json')).toEqual({ ok: false, error: 'message is not valid JSON' });
     expect(parseServerMessage('[1,2]').ok).toBe(false);

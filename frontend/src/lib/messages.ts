@@ -1,7 +1,7 @@
 // Parsing and merging of websocket messages. Pure: no DOM, no Svelte, so the
 // rules can be unit tested and the store stays a thin reactive wrapper.
 
-import type { Alarm, AlarmState, Priority, Quality, ServerMessage, TagScalar, TagValue } from './types';
+import type { Alarm, AlarmState, AlarmSummary, Priority, PriorityNumbers, Quality, ServerMessage, TagScalar, TagValue } from './types';
 
 export type ParseResult =
   | { ok: true; msg: ServerMessage; /** entries dropped because they were malformed */ dropped: number }
@@ -9,7 +9,9 @@ export type ParseResult =
 
 const QUALITIES: ReadonlySet<string> = new Set(['good', 'uncertain', 'bad']);
 const PRIORITIES: ReadonlySet<string> = new Set(['critical', 'high', 'medium', 'low']);
-const STATES: ReadonlySet<string> = new Set(['unacked', 'acked', 'rtn_unacked']);
+const STATES: ReadonlySet<string> = new Set(['normal', 'unacked', 'acked', 'rtn_unacked', 'latched_unacked', 'latched_acked']);
+/** States that wait for an acknowledgement, for a server that sends no `unacked`. */
+const UNACKED_STATES: ReadonlySet<string> = new Set(['unacked', 'rtn_unacked', 'latched_unacked']);
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -38,23 +40,64 @@ export function toTagValue(raw: unknown): TagValue | null {
   return out;
 }
 
+const optStr = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+const optMs = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : undefined);
+
 export function toAlarm(raw: unknown): Alarm | null {
   if (!isObject(raw)) return null;
-  const { name, tag, type, priority, state, active, message, area, value, since } = raw;
+  const { name, tag, type, priority, state, active, unacked, message, area, value, since } = raw;
   if (typeof name !== 'string' || name === '') return null;
   if (typeof priority !== 'string' || !PRIORITIES.has(priority)) return null;
   if (typeof state !== 'string' || !STATES.has(state)) return null;
-  return {
+  const a: Alarm = {
     name,
     tag: typeof tag === 'string' ? tag : '',
     type: typeof type === 'string' ? type : '',
     priority: priority as Priority,
     state: state as AlarmState,
     active: active === true,
+    // The server's flag when it sends one; latched_acked is not unacked.
+    unacked: typeof unacked === 'boolean' ? unacked : UNACKED_STATES.has(state),
     message: typeof message === 'string' && message !== '' ? message : name,
     area: typeof area === 'string' ? area : '',
     value: isScalar(value) ? value : null,
     since: typeof since === 'number' && Number.isFinite(since) ? since : 0,
+  };
+  // Optional fields: only set when present, so plain alarms stay small.
+  const changed = optMs(raw.changed);
+  if (changed !== undefined) a.changed = changed;
+  for (const k of ['acked_by', 'device', 'group', 'shelved_by', 'shelve_reason', 'out_of_service_by'] as const) {
+    const v = optStr(raw[k]);
+    if (v !== undefined) a[k] = v;
+  }
+  for (const k of ['first_out', 'shelved', 'one_shot', 'suppressed', 'out_of_service'] as const) {
+    if (raw[k] === true) a[k] = true;
+  }
+  const until = optMs(raw.shelved_until);
+  if (until !== undefined) a.shelved_until = until;
+  return a;
+}
+
+function toCounts(v: unknown): PriorityNumbers {
+  const o = isObject(v) ? v : {};
+  const n = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) && x > 0 ? Math.trunc(x) : 0);
+  return { critical: n(o.critical), high: n(o.high), medium: n(o.medium), low: n(o.low) };
+}
+
+/** The alarms message's summary, or null when the server sent none (or not an object). */
+export function toSummary(raw: unknown): AlarmSummary | null {
+  if (!isObject(raw)) return null;
+  const n = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) && x > 0 ? x : 0);
+  const total = toCounts(raw.total);
+  return {
+    alarms: typeof raw.alarms === 'number' ? n(raw.alarms) : total.critical + total.high + total.medium + total.low,
+    total,
+    unacked: toCounts(raw.unacked),
+    horn: raw.horn === true,
+    silenced: n(raw.silenced),
+    shelved: n(raw.shelved),
+    suppressed: n(raw.suppressed),
+    out_of_service: n(raw.out_of_service),
   };
 }
 
@@ -91,7 +134,7 @@ export function parseServerMessage(data: unknown): ParseResult {
     case 'alarms': {
       const r = validList(obj.alarms, toAlarm);
       if (!r) return { ok: false, error: 'alarms message has no alarms array' };
-      return { ok: true, msg: { type: 'alarms', alarms: r.items }, dropped: r.dropped };
+      return { ok: true, msg: { type: 'alarms', alarms: r.items, summary: toSummary(obj.summary) }, dropped: r.dropped };
     }
     case 'error':
       return {

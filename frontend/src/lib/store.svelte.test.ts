@@ -37,9 +37,10 @@ describe('hmi store', () => {
     hmi.handleMessage({
       type: 'alarms',
       alarms: [
-        { name: 'lo', tag: 'x', type: 'lo', priority: 'low', state: 'acked', active: true, message: '', area: '', value: 1, since: 1 },
-        { name: 'hi', tag: 'x', type: 'hi', priority: 'critical', state: 'unacked', active: true, message: '', area: '', value: 1, since: 1 },
+        { name: 'lo', tag: 'x', type: 'lo', priority: 'low', state: 'acked', active: true, unacked: false, message: '', area: '', value: 1, since: 1 },
+        { name: 'hi', tag: 'x', type: 'hi', priority: 'critical', state: 'unacked', active: true, unacked: true, message: '', area: '', value: 1, since: 1 },
       ],
+      summary: null,
     });
     expect(hmi.alarms.map((a) => a.name)).toEqual(['hi', 'lo']);
 
@@ -69,5 +70,47 @@ describe('hmi store', () => {
     hmi.applyTagInfo([{ name: 'TIC101.Kp', value: 2, quality: 'good', ts: 11, unit: '', writable: true, description: '', device: 'heater' }]);
     expect(hmi.tag('TIC101.Kp')?.writeRole).toBeUndefined();
     hmi.session = null;
+  });
+
+  it('shows an acknowledgement as pending until the alarm list confirms it: never acked-then-unacked', async () => {
+    const base = { tag: 'T101.Level', type: 'hi', priority: 'high' as const, active: true, message: 'Tank high', area: 'T101', value: 90, since: 1 };
+    const unacked = { ...base, name: 'T101.LevelHi', state: 'unacked' as const, unacked: true, changed: 1 };
+    const z = { critical: 0, high: 0, medium: 0, low: 0 };
+    const summary = (horn: boolean) => ({ alarms: 1, total: { ...z, high: 1 }, unacked: { ...z, high: horn ? 1 : 0 }, horn, silenced: 0, shelved: 0, suppressed: 0, out_of_service: 0 });
+    hmi.handleMessage({ type: 'alarms', alarms: [unacked], summary: summary(true) });
+    expect(hmi.hornWanted).toBe(true);
+
+    let answer: (r: Response) => void = () => {};
+    const bodies: string[] = [];
+    vi.stubGlobal('fetch', (_url: string, init: RequestInit) => {
+      bodies.push(String(init.body));
+      return new Promise<Response>((r) => (answer = r));
+    });
+    try {
+      const done = hmi.ackAlarm('T101.LevelHi', 'seen it');
+      expect(hmi.isPending('T101.LevelHi')).toBe(true);
+      expect(hmi.hornWanted).toBe(false); // the horn stops at once
+      expect(JSON.parse(bodies[0])).toEqual({ comment: 'seen it' });
+      // An alarms message from before the ack: still pending, not shown as unacked again.
+      hmi.handleMessage({ type: 'alarms', alarms: [unacked], summary: summary(true) });
+      expect(hmi.isPending('T101.LevelHi')).toBe(true);
+      answer(new Response(JSON.stringify({ ...unacked, state: 'acked', unacked: false }), { status: 200 }));
+      await done;
+      expect(hmi.isPending('T101.LevelHi')).toBe(true); // answered, the list not yet
+      hmi.handleMessage({ type: 'alarms', alarms: [{ ...unacked, state: 'acked', unacked: false, changed: 2 }], summary: summary(false) });
+      expect(hmi.isPending('T101.LevelHi')).toBe(false);
+      expect(hmi.alarms[0].unacked).toBe(false);
+      expect(hmi.hornWanted).toBe(false);
+
+      // A failed ack ends the pending state and says why.
+      hmi.handleMessage({ type: 'alarms', alarms: [{ ...unacked, changed: 3 }], summary: summary(true) });
+      const failed = hmi.ackAlarm('T101.LevelHi').catch((e: Error) => e.message);
+      answer(new Response(JSON.stringify({ error: 'Your role may not acknowledge.' }), { status: 403 }));
+      expect(await failed).toBe('Your role may not acknowledge.');
+      expect(hmi.isPending('T101.LevelHi')).toBe(false);
+      expect(hmi.hornWanted).toBe(true);
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 });

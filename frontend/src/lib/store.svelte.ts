@@ -4,13 +4,16 @@
 // conflated per tag and applied once per animation frame.
 
 import { SvelteMap } from 'svelte/reactivity';
-import { sortAlarms } from './alarms';
+import { PENDING_TIMEOUT_MS, bannerCounts, settlePending, sortAlarms, type PendingAck } from './alarms';
+import { alarmApi, type AckManyResult } from './alarm-api';
+import { HornController, hornWanted, newerSummary } from './horn';
+import { WebAudioHorn } from './horn-audio';
 import { Backoff } from './backoff';
 import { formatDuration, formatWithUnit } from './format';
 import { Conflator, mergeValues, type ValueHolder } from './messages';
 import { ApiError, LiveConnection, api, type LinkState } from './transport';
 import { hasRole, writeBlock } from './roles';
-import type { Alarm, Info, Quality, ServerMessage, Session, TagInfo, TagScalar, TagValue } from './types';
+import type { Alarm, AlarmSummary, Info, Quality, ServerMessage, Session, TagInfo, TagScalar, TagValue } from './types';
 
 export class LiveTag implements ValueHolder {
   readonly name: string;
@@ -49,7 +52,24 @@ class Hmi {
   linkDetail = $state('');
   /** When the connection was lost (ms), null while live or before the first attempt failed. */
   lostSince = $state<number | null>(null);
+  /** The operator's alarm list (not normal, not hidden), most important first. */
   alarms = $state.raw<Alarm[]>([]);
+  /** The newest alarm summary (counts, horn), null until the server sent one. */
+  alarmSummary = $state.raw<AlarmSummary | null>(null);
+  /** Counts alarm messages; screens that load more (the hidden alarms) refresh on it. */
+  alarmsSeq = $state(0);
+  /** Acknowledgements sent and not yet confirmed by the alarm list: shown as pending, never as acked. */
+  pendingAcks = $state.raw<ReadonlyMap<string, PendingAck>>(new Map());
+  /** Silence pressed, the server's answer not here yet: the horn is already quiet. */
+  silencing = $state(false);
+  /** The browser lets the page play the horn (after a first touch or key). */
+  hornUnlocked = $state(false);
+  /** This panel's horn is switched off (the alarms still show). */
+  hornMuted = $state(false);
+  /** The horn sounds now. */
+  hornSounding = $state(false);
+  /** The server says the horn should sound (whether or not this page can play it). */
+  hornWanted = $state(false);
   readonly tags = new SvelteMap<string, LiveTag>();
   /** Tag names, sorted; changes only when tags appear. */
   names = $state.raw<string[]>([]);
@@ -58,6 +78,10 @@ class Hmi {
   protocolError = $state('');
 
   readonly stale = $derived(this.link !== 'live');
+  /** Banner counts by priority: the summary's, or counted from the list. */
+  readonly alarmCounts = $derived(bannerCounts(this.alarmSummary, this.alarms));
+  /** Acknowledge, shelve, silence: operator and above. */
+  readonly canAck = $derived(hasRole(this.session, 'operator'));
   /** The user may write tags at all (operator or above); see writeBlock for one tag. */
   readonly canWrite = $derived(hasRole(this.session, 'operator'));
   /** The Engineering screen (OPC UA browser, certificates) is for engineer and above. */
@@ -68,6 +92,9 @@ class Hmi {
   private live: LiveConnection | null = null;
   private explicitLogout = false;
   private toastSeq = 0;
+  private readonly hornAudio = new WebAudioHorn();
+  private readonly horn = new HornController(this.hornAudio);
+  private pendingTimer: ReturnType<typeof setTimeout> | null = null;
 
   tag(name: string): LiveTag | undefined {
     return this.tags.get(name);
@@ -111,7 +138,7 @@ class Hmi {
         this.schedule();
         break;
       case 'alarms':
-        this.alarms = sortAlarms(msg.alarms);
+        this.applyAlarms(msg.alarms, msg.summary);
         break;
       case 'error':
         this.protocolError = msg.error;
@@ -192,6 +219,7 @@ class Hmi {
       }
     }
     document.title = `${this.info.name} · edgehmi`;
+    this.installHornUnlock();
     await this.refreshSession();
     await this.loadTagInfo();
     this.live = new LiveConnection(
@@ -247,6 +275,138 @@ class Hmi {
     const t = this.tags.get(v.name);
     this.notify(`${v.name} = ${formatWithUnit({ ...v, unit: t?.unit })} (read back)`);
     return v;
+  }
+
+  // ------------------------------------------------------------ alarms
+
+  applyAlarms(alarms: Alarm[], summary: AlarmSummary | null): void {
+    this.alarms = sortAlarms(alarms);
+    this.alarmSummary = newerSummary(this.alarmSummary, summary);
+    this.alarmsSeq++;
+    this.settle();
+  }
+
+  /** Ends the pending acknowledgements the alarm list has confirmed (or that waited too long). */
+  private settle(): void {
+    const next = settlePending(this.pendingAcks, this.alarms, Date.now());
+    if (next !== this.pendingAcks) this.pendingAcks = next;
+    if (this.pendingTimer) clearTimeout(this.pendingTimer);
+    this.pendingTimer = next.size ? setTimeout(() => this.settle(), PENDING_TIMEOUT_MS + 100) : null;
+    this.updateHorn();
+  }
+
+  private setPending(names: readonly string[], f: (cur: PendingAck | undefined, name: string) => PendingAck | null): void {
+    const m = new Map(this.pendingAcks);
+    for (const n of names) {
+      const v = f(m.get(n), n);
+      if (v) m.set(n, v);
+      else m.delete(n);
+    }
+    this.pendingAcks = m;
+  }
+
+  private startPending(names: readonly string[]): void {
+    const now = Date.now();
+    const changed = new Map<string, number>();
+    const want = new Set(names);
+    for (const a of this.alarms) if (want.has(a.name)) changed.set(a.name, a.changed ?? 0);
+    this.setPending(names, (_, n) => ({ changed: changed.get(n) ?? 0, answered: false, at: now }));
+    this.updateHorn();
+  }
+
+  isPending(name: string): boolean {
+    return this.pendingAcks.has(name);
+  }
+
+  /**
+   * Acknowledges one alarm. The row shows "pending" until the server's alarm
+   * list shows it acknowledged: it never flips to acked and back. Throws the
+   * server's sentence (ApiError) on failure; 409 means there was nothing to
+   * acknowledge (someone else did).
+   */
+  async ackAlarm(name: string, comment?: string): Promise<void> {
+    if (this.pendingAcks.has(name)) return;
+    this.startPending([name]);
+    try {
+      await alarmApi.ack(name, comment);
+      this.setPending([name], (p) => (p ? { ...p, answered: true } : null));
+      this.settle();
+    } catch (e) {
+      this.setPending([name], () => null);
+      this.updateHorn();
+      throw e;
+    }
+  }
+
+  /** Acknowledges several alarms in one request; those skipped are said why. */
+  async ackAlarms(names: readonly string[], comment?: string): Promise<AckManyResult> {
+    const list = names.filter((n) => !this.pendingAcks.has(n));
+    this.startPending(list);
+    try {
+      const r = await alarmApi.ackMany(list, comment);
+      const acked = new Set(r.acked);
+      this.setPending(list, (p, n) => (p && acked.has(n) ? { ...p, answered: true } : null));
+      this.settle();
+      return r;
+    } catch (e) {
+      this.setPending(list, () => null);
+      this.updateHorn();
+      throw e;
+    }
+  }
+
+  /** Silences the horn: quiet at once, then as the server's summary says. */
+  async silence(): Promise<void> {
+    this.silencing = true;
+    this.updateHorn();
+    try {
+      const s = await alarmApi.silence();
+      if (s) this.alarmSummary = newerSummary(this.alarmSummary, s);
+    } catch (e) {
+      this.notify(`Silence: ${(e as Error).message}`, 'error');
+    } finally {
+      this.silencing = false;
+      this.updateHorn();
+    }
+  }
+
+  setHornMuted(muted: boolean): void {
+    this.hornMuted = muted;
+    this.updateHorn();
+  }
+
+  private updateHorn(): void {
+    this.hornWanted = hornWanted(this.alarmSummary, this.alarms, this.pendingAcks);
+    this.hornSounding = this.horn.update({
+      wanted: this.hornWanted,
+      unlocked: this.hornUnlocked,
+      muted: this.hornMuted,
+      silencing: this.silencing,
+    });
+  }
+
+  /** Unlocks audio: tried at start (kiosk webviews may allow it), then on the first touch or key. */
+  private installHornUnlock(): void {
+    this.hornAudio.onchange = (ok) => {
+      if (ok !== this.hornUnlocked) {
+        this.hornUnlocked = ok;
+        this.updateHorn();
+      }
+    };
+    if (this.hornAudio.unsupported) return;
+    const opts = { capture: true } as const;
+    const onGesture = () => {
+      void this.hornAudio.unlock().then((ok) => {
+        if (ok) {
+          removeEventListener('pointerdown', onGesture, opts);
+          removeEventListener('keydown', onGesture, opts);
+        }
+      });
+    };
+    addEventListener('pointerdown', onGesture, opts);
+    addEventListener('keydown', onGesture, opts);
+    // The desktop app's webview may play sound without a gesture: try at once there.
+    if (typeof window !== 'undefined' && window.go) onGesture();
   }
 
   notify(text: string, kind: Toast['kind'] = 'info'): void {

@@ -25,25 +25,61 @@ export interface TagInfo extends TagValue {
 }
 
 export type Priority = 'critical' | 'high' | 'medium' | 'low';
-export type AlarmState = 'unacked' | 'acked' | 'rtn_unacked';
+/** ISA-18.2 states (docs/api.md); latched alarms wait for a reset after their return. */
+export type AlarmState = 'normal' | 'unacked' | 'acked' | 'rtn_unacked' | 'latched_unacked' | 'latched_acked';
 
+/** One alarm as GET /api/v1/alarms and the websocket's alarms message send it. */
 export interface Alarm {
   name: string;
   tag: string;
   type: string;
   priority: Priority;
   state: AlarmState;
+  /** The condition is active (unacked, acked). */
   active: boolean;
+  /** Waits for an acknowledgement (unacked, rtn_unacked, latched_unacked). */
+  unacked: boolean;
   message: string;
   area: string;
   value: TagScalar;
+  /** When it last activated (Unix ms; kept after the return). */
   since: number;
+  /** When it last changed state (Unix ms); 0 if never. */
+  changed?: number;
+  acked_by?: string;
+  device?: string;
+  group?: string;
+  first_out?: boolean;
+  shelved?: boolean;
+  /** Unix ms: the shelve ends at the latest then. */
+  shelved_until?: number;
+  one_shot?: boolean;
+  shelved_by?: string;
+  shelve_reason?: string;
+  suppressed?: boolean;
+  out_of_service?: boolean;
+  out_of_service_by?: string;
+}
+
+export type PriorityNumbers = Record<Priority, number>;
+
+/** The alarms message's summary: counts of the operator's list, horn, hidden counts. */
+export interface AlarmSummary {
+  alarms: number;
+  total: PriorityNumbers;
+  unacked: PriorityNumbers;
+  horn: boolean;
+  /** When the horn was last silenced (Unix ms), 0 if never. */
+  silenced: number;
+  shelved: number;
+  suppressed: number;
+  out_of_service: number;
 }
 
 export type ServerMessage =
   | { type: 'snapshot'; tags: TagValue[] }
   | { type: 'update'; tags: TagValue[] }
-  | { type: 'alarms'; alarms: Alarm[] }
+  | { type: 'alarms'; alarms: Alarm[]; summary: AlarmSummary | null }
   | { type: 'error'; error: string };
 
 export interface Info {
