@@ -279,6 +279,10 @@ func (s *Service) write(ctx context.Context, who Principal, name string, v hmi.V
 		switch {
 		case errors.Is(err, driver.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
 			return TagView{}, errorf(CodeTimeout, err, "device %q did not answer the write of %s in time", def.Device, name)
+		case errors.Is(err, driver.ErrBadValue):
+			return TagView{}, errorf(CodeInvalid, err, "device %q refused the value for %s: %v", def.Device, name, err)
+		case errors.Is(err, driver.ErrReadOnly):
+			return TagView{}, errorf(CodeConflict, err, "device %q does not let %s be written: %v", def.Device, name, err)
 		default:
 			return TagView{}, errorf(CodeUnavailable, err, "device %q refused the write of %s: %v", def.Device, name, err)
 		}

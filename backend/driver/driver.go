@@ -22,6 +22,23 @@ var ErrNotConnected = errors.New("not connected")
 // ErrTimeout is returned (wrapped) when a device does not answer in time.
 var ErrTimeout = errors.New("device did not answer in time")
 
+// A write refused for a reason the client can act on wraps one of these
+// (see Refused): the value is out of range or of the wrong type for the
+// address (ErrBadValue), or the address cannot be written (ErrReadOnly).
+var (
+	ErrBadValue = errors.New("value refused")
+	ErrReadOnly = errors.New("not writable")
+)
+
+// Refused marks err, a write's refusal, with kind (ErrBadValue or
+// ErrReadOnly) for errors.Is, keeping err's message.
+func Refused(kind, err error) error { return refused{kind: kind, err: err} }
+
+type refused struct{ kind, err error }
+
+func (r refused) Error() string   { return r.err.Error() }
+func (r refused) Unwrap() []error { return []error{r.err, r.kind} }
+
 // Point is one tag as a driver sees it: an address in the device's own syntax
 // and the data type to decode there. Values are raw: scaling to engineering
 // units is done by the tag database, not the driver.

@@ -413,20 +413,21 @@ func TestWriteRejects(t *testing.T) {
 		addr, typ string
 		v         hmi.Value
 		err       string
+		kind      error // ErrBadValue or ErrReadOnly for the API's 400 and 409; nil: neither
 	}{
-		{"DI0", "bool", hmi.Bool(true), `address "DI0" is read-only`},
-		{"IR5", "uint16", hmi.Number(1), `address "IR5" is read-only`},
-		{"HR0", "uint16", hmi.Number(70000), "out of range for uint16"},
-		{"HR0", "int16", hmi.Number(1.5), "not a whole number"},
-		{"C0", "bool", hmi.Number(3), "does not fit a coil"},
-		{"HR70000", "uint16", hmi.Number(1), "register out of range"},
-		{"HR5000", "uint16", hmi.Number(1), "device refused: illegal address: illegal data address (exception 2)"},
-		{"HR5000", "float32", hmi.Number(1), "device refused: illegal address"},
-		{"C5000", "bool", hmi.Bool(true), "device refused: illegal address"},
-		{"IR5.1", "bool", hmi.Bool(true), `address "IR5.1" is read-only`},
-		{"HR0.1", "bool", hmi.Number(2), "does not fit a coil"},
-		{"HR0", "string", hmi.String("x"), "string length 0 is out of range"},
-		{"HR5000.1", "bool", hmi.Bool(true), "device refused: illegal address"},
+		{"DI0", "bool", hmi.Bool(true), `address "DI0" is read-only`, driver.ErrReadOnly},
+		{"IR5", "uint16", hmi.Number(1), `address "IR5" is read-only`, driver.ErrReadOnly},
+		{"HR0", "uint16", hmi.Number(70000), "out of range for uint16", driver.ErrBadValue},
+		{"HR0", "int16", hmi.Number(1.5), "not a whole number", driver.ErrBadValue},
+		{"C0", "bool", hmi.Number(3), "does not fit a coil", driver.ErrBadValue},
+		{"HR70000", "uint16", hmi.Number(1), "register out of range", nil},
+		{"HR5000", "uint16", hmi.Number(1), "device refused: illegal address: illegal data address (exception 2)", nil},
+		{"HR5000", "float32", hmi.Number(1), "device refused: illegal address", nil},
+		{"C5000", "bool", hmi.Bool(true), "device refused: illegal address", nil},
+		{"IR5.1", "bool", hmi.Bool(true), `address "IR5.1" is read-only`, driver.ErrReadOnly},
+		{"HR0.1", "bool", hmi.Number(2), "does not fit a coil", driver.ErrBadValue},
+		{"HR0", "string", hmi.String("x"), "string length 0 is out of range", nil},
+		{"HR5000.1", "bool", hmi.Bool(true), "device refused: illegal address", nil},
 	}
 	for _, tt := range tests {
 		err := d.Write(ctx, driver.Point{Tag: "T1", Address: tt.addr, Type: tt.typ}, tt.v)
@@ -435,6 +436,11 @@ func TestWriteRejects(t *testing.T) {
 		}
 		if errors.Is(err, driver.ErrNotConnected) {
 			t.Errorf("Write %s: %v must not drop the link", tt.addr, err)
+		}
+		for _, kind := range []error{driver.ErrBadValue, driver.ErrReadOnly} {
+			if errors.Is(err, kind) != (kind == tt.kind) {
+				t.Errorf("Write %s %s %v: errors.Is(%v, %v) = %v", tt.addr, tt.typ, tt.v, err, kind, !(kind == tt.kind))
+			}
 		}
 	}
 	// Refused writes leave the link up.

@@ -2,6 +2,7 @@ package modbus
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -371,5 +372,30 @@ func TestNewLimitsAndOrder(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Prepare: %v, want %q", err, want)
 		}
+	}
+}
+
+// A device refusing a written value (exception 3) is the client's to
+// correct (the API's 400); other exceptions are the device's (502).
+func TestWriteRefusedValue(t *testing.T) {
+	plc, d, _ := connected(t)
+	plc.mu.Lock()
+	plc.hrHook = func(_ uint8, addr, _ uint16, write bool) error {
+		switch {
+		case write && addr == 0:
+			return sv.ErrIllegalDataValue
+		case write && addr == 1:
+			return sv.ErrServerDeviceFailure
+		}
+		return nil
+	}
+	plc.mu.Unlock()
+	err := d.Write(context.Background(), driver.Point{Tag: "SP", Address: "HR0", Type: "uint16"}, hmi.Number(9000))
+	if !errors.Is(err, driver.ErrBadValue) || !strings.Contains(err.Error(), "illegal data value (exception 3)") {
+		t.Errorf("write refused with exception 3: %v, want ErrBadValue naming the exception", err)
+	}
+	err = d.Write(context.Background(), driver.Point{Tag: "SP", Address: "HR1", Type: "uint16"}, hmi.Number(1))
+	if err == nil || errors.Is(err, driver.ErrBadValue) || errors.Is(err, driver.ErrReadOnly) {
+		t.Errorf("write refused with exception 4: %v, want a device error, not the value's", err)
 	}
 }

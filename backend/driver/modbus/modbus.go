@@ -767,7 +767,7 @@ func (d *Driver) Write(ctx context.Context, p driver.Point, v hmi.Value) error {
 		return fmt.Errorf("modbus %s: write tag %q: %w", d.addr, p.Tag, err)
 	}
 	if !pt.table.writable() {
-		return fmt.Errorf("modbus %s: write tag %q: address %q is read-only (%s)", d.addr, p.Tag, p.Address, pt.table)
+		return driver.Refused(driver.ErrReadOnly, fmt.Errorf("modbus %s: write tag %q: address %q is read-only (%s)", d.addr, p.Tag, p.Address, pt.table))
 	}
 	var (
 		on   bool
@@ -782,7 +782,7 @@ func (d *Driver) Write(ctx context.Context, p driver.Point, v hmi.Value) error {
 		regs, err = encodeRegisters(pt.typ, pt.order, v)
 	}
 	if err != nil {
-		return fmt.Errorf("modbus %s: write tag %q (%s %s): %w", d.addr, p.Tag, p.Address, p.Type, err)
+		return driver.Refused(driver.ErrBadValue, fmt.Errorf("modbus %s: write tag %q (%s %s): %w", d.addr, p.Tag, p.Address, p.Type, err))
 	}
 
 	d.mu.Lock()
@@ -836,7 +836,11 @@ func (d *Driver) Write(ctx context.Context, p driver.Point, v hmi.Value) error {
 	if err != nil {
 		var exc *gb.ModbusError
 		if errors.As(err, &exc) {
-			return fmt.Errorf("modbus %s: %s: device refused: %s", d.addr, op, refusal(exc.ExceptionCode))
+			err := fmt.Errorf("modbus %s: %s: device refused: %s", d.addr, op, refusal(exc.ExceptionCode))
+			if exc.ExceptionCode == gb.ExceptionCodeIllegalDataValue {
+				return driver.Refused(driver.ErrBadValue, err)
+			}
+			return err
 		}
 		return err // wrapped by prepareRequest or linkError
 	}

@@ -379,13 +379,14 @@ func suiteWrite(t *testing.T, p peer) {
 		sc        ua.StatusCode
 		err       string
 		feature   string
+		kind      error // ErrBadValue or ErrReadOnly for the API's 400 and 409; nil: neither
 	}{
-		{"ns=2;s=Nope", "double", hmi.Number(1), ua.StatusBadNodeIDUnknown, "server refused: unknown node (BadNodeIdUnknown)", ""},
-		{"ns=2;s=Setpoint", "double", hmi.Number(150), ua.StatusBadOutOfRange, "server refused: value out of range (BadOutOfRange)", "writecheck"},
-		{"ns=2;s=Setpoint", "int32", hmi.Number(5), ua.StatusBadTypeMismatch, "server refused: type mismatch: the node holds another data type (BadTypeMismatch)", "writecheck"},
-		{"ns=2;s=ReadOnly", "double", hmi.Number(1), ua.StatusBadNotWritable, "server refused: not writable (BadNotWritable)", "writecheck"},
-		{"ns=2;s=UserReadOnly", "double", hmi.Number(1), ua.StatusBadUserAccessDenied, "server refused: access denied for this user (BadUserAccessDenied)", "writecheck"},
-		{"ns=2;s=Array#9", "double", hmi.Number(1), ua.StatusBadIndexRangeNoData, "array element out of range", "indexrange"},
+		{"ns=2;s=Nope", "double", hmi.Number(1), ua.StatusBadNodeIDUnknown, "server refused: unknown node (BadNodeIdUnknown)", "", nil},
+		{"ns=2;s=Setpoint", "double", hmi.Number(150), ua.StatusBadOutOfRange, "server refused: value out of range (BadOutOfRange)", "writecheck", driver.ErrBadValue},
+		{"ns=2;s=Setpoint", "int32", hmi.Number(5), ua.StatusBadTypeMismatch, "server refused: type mismatch: the node holds another data type (BadTypeMismatch)", "writecheck", driver.ErrBadValue},
+		{"ns=2;s=ReadOnly", "double", hmi.Number(1), ua.StatusBadNotWritable, "server refused: not writable (BadNotWritable)", "writecheck", driver.ErrReadOnly},
+		{"ns=2;s=UserReadOnly", "double", hmi.Number(1), ua.StatusBadUserAccessDenied, "server refused: access denied for this user (BadUserAccessDenied)", "writecheck", driver.ErrReadOnly},
+		{"ns=2;s=Array#9", "double", hmi.Number(1), ua.StatusBadIndexRangeNoData, "array element out of range", "indexrange", driver.ErrBadValue},
 	}
 	for _, r := range refusals {
 		if _, lacks := p.lacks[r.feature]; lacks {
@@ -401,6 +402,11 @@ func suiteWrite(t *testing.T, p peer) {
 		}
 		if errors.Is(err, driver.ErrNotConnected) || errors.Is(err, driver.ErrTimeout) {
 			t.Errorf("Write %s: a refusal taken for a lost link: %v", r.addr, err)
+		}
+		for _, kind := range []error{driver.ErrBadValue, driver.ErrReadOnly} {
+			if errors.Is(err, kind) != (kind == r.kind) {
+				t.Errorf("Write %s %v: errors.Is(%v, %v) = %v", r.addr, r.v, err, kind, kind != r.kind)
+			}
 		}
 	}
 	if _, lacks := p.lacks["writecheck"]; !lacks {

@@ -418,7 +418,14 @@ func (d *Driver) Write(ctx context.Context, p driver.Point, v hmi.Value) error {
 	case sc&0xFFFF0000 == ua.StatusBadTimeout:
 		return fmt.Errorf("opcua %s: %s: %w: %s (%w)", d.s.endpoint, op, driver.ErrTimeout, refusal(sc), sc)
 	}
-	return fmt.Errorf("opcua %s: %s: server refused: %s (%w)", d.s.endpoint, op, refusal(sc), sc)
+	err = fmt.Errorf("opcua %s: %s: server refused: %s (%w)", d.s.endpoint, op, refusal(sc), sc)
+	switch sc & 0xFFFF0000 {
+	case ua.StatusBadOutOfRange, ua.StatusBadTypeMismatch, ua.StatusBadIndexRangeInvalid, ua.StatusBadIndexRangeNoData:
+		return driver.Refused(driver.ErrBadValue, err)
+	case ua.StatusBadNotWritable, ua.StatusBadWriteNotSupported, ua.StatusBadUserAccessDenied:
+		return driver.Refused(driver.ErrReadOnly, err)
+	}
+	return err
 }
 
 // oneElementArray wraps a scalar variant into an array of one element.
