@@ -42,6 +42,36 @@ var migrations = []string{
 	CREATE TRIGGER audit_append_only_delete BEFORE DELETE ON events WHEN OLD.kind = 'audit'
 		BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
 	CREATE INDEX events_source_ts ON events(source, ts);`,
+	// 3: the alarm journal: every transition of every alarm, append-only.
+	// value is the tested value as text (NULL when there is none); flags
+	// are the alarm's flags after the transition ("shelved,first_out");
+	// hidden is 1 when the alarm was shelved, suppressed or out of
+	// service, kept apart for the KPI index.
+	`CREATE TABLE alarm_journal (
+		id         INTEGER PRIMARY KEY,
+		ts         INTEGER NOT NULL, -- Unix milliseconds
+		alarm      TEXT NOT NULL,
+		kind       TEXT NOT NULL,    -- activate, return, ack, reset, shelve, ...
+		from_state TEXT NOT NULL,
+		to_state   TEXT NOT NULL,
+		value      TEXT,
+		user       TEXT NOT NULL DEFAULT '',
+		comment    TEXT NOT NULL DEFAULT '',
+		priority   TEXT NOT NULL,
+		area       TEXT NOT NULL DEFAULT '',
+		message    TEXT NOT NULL DEFAULT '',
+		flags      TEXT NOT NULL DEFAULT '',
+		hidden     INTEGER NOT NULL DEFAULT 0
+	);
+	CREATE INDEX alarm_journal_ts ON alarm_journal(ts);
+	CREATE INDEX alarm_journal_alarm_ts ON alarm_journal(alarm, ts);
+	CREATE INDEX alarm_journal_kind_ts ON alarm_journal(kind, ts);
+	CREATE INDEX alarm_journal_area_ts ON alarm_journal(area, ts);
+	CREATE INDEX alarm_journal_activations ON alarm_journal(kind, hidden, ts, alarm);
+	CREATE TRIGGER alarm_journal_append_only_update BEFORE UPDATE ON alarm_journal
+		BEGIN SELECT RAISE(ABORT, 'the alarm journal is append-only'); END;
+	CREATE TRIGGER alarm_journal_append_only_delete BEFORE DELETE ON alarm_journal
+		BEGIN SELECT RAISE(ABORT, 'the alarm journal is append-only'); END;`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

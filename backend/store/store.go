@@ -1,7 +1,8 @@
 // Package store keeps edgehmi's records in SQLite (modernc.org/sqlite, pure
-// Go): the event log, which holds the alarm journal and the audit trail too,
-// and the users. One writer goroutine batches inserts into transactions;
-// readers run concurrently under WAL.
+// Go): the event log, which holds the audit trail too, the alarm journal
+// (every alarm transition, in a table of its own), and the users. One writer
+// goroutine batches inserts of both into transactions; readers run
+// concurrently under WAL.
 package store
 
 import (
@@ -16,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/edgehmi/edgehmi/backend/alarm"
 	"github.com/edgehmi/edgehmi/backend/hmi"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -24,8 +26,8 @@ import (
 // FileName is the database file inside the data directory.
 const FileName = "edgehmi.db"
 
-// maxPending bounds the events waiting for the writer. Past it, events are
-// dropped and counted, so a storm cannot exhaust memory.
+// maxPending bounds the events and journal entries waiting for the writer.
+// Past it, they are dropped and counted, so a storm cannot exhaust memory.
 const maxPending = 1 << 20
 
 // Store is the SQLite database of one data directory.
@@ -34,13 +36,31 @@ type Store struct {
 	log *slog.Logger
 
 	mu      sync.Mutex
-	pending []hmi.Event
+	pending batch
 	wake    chan struct{}
 	flushed *sync.Cond // broadcast after each commit
-	seq     uint64     // events accepted
-	done    uint64     // events committed (or failed)
+	seq     uint64     // events and journal entries accepted
+	done    uint64     // events and journal entries committed (or failed)
 	dropped uint64
 	running bool
+	// journaled counts the journal entries committed, lastCommit is when
+	// the last batch was committed.
+	journaled  uint64
+	lastCommit time.Time
+}
+
+// batch is what the writer commits in one transaction.
+type batch struct {
+	events  []hmi.Event
+	journal []alarm.Transition
+}
+
+func (b *batch) len() int { return len(b.events) + len(b.journal) }
+
+func (b *batch) reset() {
+	clear(b.events)
+	clear(b.journal)
+	b.events, b.journal = b.events[:0], b.journal[:0]
 }
 
 // Open opens (creating if needed) the database in dir and migrates it to the
@@ -77,36 +97,79 @@ func (s *Store) Log(ev hmi.Event) {
 		ev.TS = time.Now()
 	}
 	s.mu.Lock()
-	if len(s.pending) >= maxPending {
+	if s.pending.len() >= maxPending {
 		s.dropped++
 		s.mu.Unlock()
 		return
 	}
-	s.pending = append(s.pending, ev)
+	s.pending.events = append(s.pending.events, ev)
 	s.seq++
 	s.mu.Unlock()
+	s.poke()
+}
+
+// Journal queues alarm transitions for the alarm journal, in order. It
+// never blocks on the database; transitions past the queue's bound are
+// dropped and counted (Dropped).
+func (s *Store) Journal(trs ...alarm.Transition) {
+	if len(trs) == 0 {
+		return
+	}
+	s.mu.Lock()
+	room := max(maxPending-s.pending.len(), 0)
+	if len(trs) > room {
+		s.dropped += uint64(len(trs) - room)
+		trs = trs[:room]
+	}
+	s.pending.journal = append(s.pending.journal, trs...)
+	s.seq += uint64(len(trs))
+	s.mu.Unlock()
+	s.poke()
+}
+
+func (s *Store) poke() {
 	select {
 	case s.wake <- struct{}{}:
 	default:
 	}
 }
 
-// Dropped is the number of events dropped because the queue was full.
+// Stats are the writer's counters.
+type Stats struct {
+	Pending int    // events and journal entries waiting for the writer
+	Dropped uint64 // dropped because the queue was full
+	// Journaled is the number of journal entries committed since Open;
+	// LastCommit is when the writer last committed a batch.
+	Journaled  uint64
+	LastCommit time.Time
+}
+
+// Stats returns the writer's counters.
+func (s *Store) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Stats{Pending: s.pending.len(), Dropped: s.dropped, Journaled: s.journaled, LastCommit: s.lastCommit}
+}
+
+// Dropped is the number of events and journal entries dropped because the
+// queue was full.
 func (s *Store) Dropped() uint64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.dropped
 }
 
-// Pending is the number of events waiting for the writer.
+// Pending is the number of events and journal entries waiting for the
+// writer.
 func (s *Store) Pending() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.pending)
+	return s.pending.len()
 }
 
-// Run is the single writer: it commits queued events in batches until ctx
-// ends, then commits what is still queued and returns.
+// Run is the single writer: it commits queued events and journal entries in
+// batches, one transaction each, until ctx ends, then commits what is
+// still queued and returns.
 func (s *Store) Run(ctx context.Context) error {
 	s.mu.Lock()
 	s.running = true
@@ -120,45 +183,49 @@ func (s *Store) Run(ctx context.Context) error {
 	// A commit, once begun, completes even if ctx ends meanwhile: events
 	// already taken from the queue must not be lost to a shutdown.
 	commitCtx := context.WithoutCancel(ctx)
-	var batch []hmi.Event
+	var b batch
 	for {
 		select {
 		case <-ctx.Done():
 			// Commit everything still queued before returning.
 			for {
-				batch = s.take(batch[:0])
-				if len(batch) == 0 {
+				s.take(&b)
+				if b.len() == 0 {
 					return nil
 				}
-				s.commit(commitCtx, batch)
+				s.commit(commitCtx, &b)
 			}
 		case <-s.wake:
-			batch = s.take(batch[:0])
-			if len(batch) > 0 {
-				s.commit(commitCtx, batch)
+			s.take(&b)
+			if b.len() > 0 {
+				s.commit(commitCtx, &b)
 			}
 		}
 	}
 }
 
-func (s *Store) take(buf []hmi.Event) []hmi.Event {
+// take moves the queue into b, swapping buffers so neither is copied.
+func (s *Store) take(b *batch) {
+	b.reset()
 	s.mu.Lock()
-	buf = append(buf, s.pending...)
-	clear(s.pending)
-	s.pending = s.pending[:0]
+	s.pending, *b = *b, s.pending
 	s.mu.Unlock()
-	return buf
 }
 
 const insertEvent = `INSERT INTO events(ts, kind, source, user, address, action, old, new, readback, reason, result, detail) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`
 
-func (s *Store) commit(ctx context.Context, batch []hmi.Event) {
-	err := s.insert(ctx, batch)
+func (s *Store) commit(ctx context.Context, b *batch) {
+	err := s.insert(ctx, b.events, b.journal)
 	if err != nil {
-		s.log.Error("event log: commit failed; events lost", "events", len(batch), "err", err)
+		s.log.Error("event log: commit failed; events and journal entries lost", "events", len(b.events), "journal", len(b.journal), "err", err)
 	}
+	now := time.Now()
 	s.mu.Lock()
-	s.done += uint64(len(batch))
+	s.done += uint64(b.len())
+	if err == nil {
+		s.journaled += uint64(len(b.journal))
+		s.lastCommit = now
+	}
 	s.flushed.Broadcast()
 	s.mu.Unlock()
 }
@@ -169,25 +236,32 @@ func (s *Store) Append(ctx context.Context, ev hmi.Event) error {
 	if ev.TS.IsZero() {
 		ev.TS = time.Now()
 	}
-	if err := s.insert(ctx, []hmi.Event{ev}); err != nil {
+	if err := s.insert(ctx, []hmi.Event{ev}, nil); err != nil {
 		return fmt.Errorf("event log: %w", err)
 	}
 	return nil
 }
 
-func (s *Store) insert(ctx context.Context, batch []hmi.Event) error {
+func (s *Store) insert(ctx context.Context, events []hmi.Event, journal []alarm.Transition) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	st, err := tx.PrepareContext(ctx, insertEvent)
-	if err != nil {
-		return err
+	if len(events) > 0 {
+		st, err := tx.PrepareContext(ctx, insertEvent)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, e := range events {
+			if _, err := st.ExecContext(ctx, e.TS.UnixMilli(), string(e.Kind), e.Source, e.User, e.Address, e.Action, e.Old, e.New, e.Readback, e.Reason, e.Result, e.Detail); err != nil {
+				return err
+			}
+		}
 	}
-	defer st.Close()
-	for _, e := range batch {
-		if _, err := st.ExecContext(ctx, e.TS.UnixMilli(), string(e.Kind), e.Source, e.User, e.Address, e.Action, e.Old, e.New, e.Readback, e.Reason, e.Result, e.Detail); err != nil {
+	if len(journal) > 0 {
+		if err := insertJournal(ctx, tx, journal); err != nil {
 			return err
 		}
 	}

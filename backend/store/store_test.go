@@ -24,6 +24,15 @@ func run(t testing.TB, dir string) (*Store, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { s.Run(ctx) })
+	for { // Flush refuses a writer that is not running yet
+		s.mu.Lock()
+		running := s.running
+		s.mu.Unlock()
+		if running {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
 	stop := func() { cancel(); wg.Wait() }
 	t.Cleanup(func() { stop(); s.Close() })
 	return s, stop
