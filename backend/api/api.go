@@ -65,9 +65,18 @@ type Principal struct {
 	Address string
 }
 
-// AlarmSource gives the current alarms.
+// AlarmSource is the running alarm system: the engine's alarm runner,
+// which owns the alarm set.
 type AlarmSource interface {
+	// Alarms returns the operator's list of alarms, or every alarm with
+	// all.
 	Alarms(all bool) []alarm.Snapshot
+	// Act runs op on the alarm set under the runner's lock, at the
+	// current time, journals every transition op returns (also with an
+	// error: they may be timers that fired first), publishes the new
+	// alarm list to clients, and returns op's error. op must not keep the
+	// set.
+	Act(op func(set *alarm.Set, now time.Time) ([]alarm.Transition, error)) error
 }
 
 // Info describes the running project.

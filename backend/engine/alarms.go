@@ -23,10 +23,16 @@ import (
 // the devices' links for comm alarms.
 const alarmTick = 250 * time.Millisecond
 
+// alarmPublishEvery bounds how often evaluation publishes the alarm list:
+// in a storm the list (megabytes of JSON for thousands of alarms) is built
+// at most this often, and clients get the newest. Operators' actions
+// publish at once.
+const alarmPublishEvery = 100 * time.Millisecond
+
 // alarmRunner evaluates the project's alarms on every tag change (value,
 // quality, setpoints and suppression conditions alike) and on a tick,
-// journals each transition, and publishes the alarm list to websocket
-// clients.
+// carries out operators' actions on them (Act), journals each transition
+// in the alarm journal, and publishes the alarm list to websocket clients.
 type alarmRunner struct {
 	db    *tags.DB
 	store *store.Store
@@ -35,9 +41,13 @@ type alarmRunner struct {
 	sub   *tags.Set
 	devs  []*poll.Device // the devices comm alarms watch
 
-	mu  sync.Mutex // guards set, which is not safe for concurrent use, and trs
-	set *alarm.Set
-	trs []alarm.Transition // scratch for one evaluation
+	mu        sync.Mutex // guards set, which is not safe for concurrent use, trs, dirty and published
+	set       *alarm.Set
+	trs       []alarm.Transition // scratch for one evaluation
+	dirty     bool               // the alarm list changed since it was last published
+	published time.Time          // when it was
+
+	pubMu sync.Mutex // publications one at a time: the newest list is published last
 }
 
 func newAlarmRunner(defs []config.Alarm, db *tags.DB, devices map[string]*poll.Device, st *store.Store, hub *web.Hub, log *slog.Logger) (*alarmRunner, error) {
@@ -57,6 +67,21 @@ func newAlarmRunner(defs []config.Alarm, db *tags.DB, devices map[string]*poll.D
 	return r, nil
 }
 
+// Act implements api.AlarmSource: op runs on the set under the lock; its
+// transitions are journaled, errors or not, and the alarm list is
+// published at once (an action may change the summary alone, as a silence
+// does).
+func (r *alarmRunner) Act(op func(set *alarm.Set, now time.Time) ([]alarm.Transition, error)) error {
+	var err error
+	r.update(func(trs []alarm.Transition, now time.Time) []alarm.Transition {
+		var got []alarm.Transition
+		got, err = op(r.set, now)
+		return append(trs, got...)
+	})
+	r.publish()
+	return err
+}
+
 // Alarms implements api.AlarmSource.
 func (r *alarmRunner) Alarms(all bool) []alarm.Snapshot {
 	r.mu.Lock()
@@ -67,10 +92,30 @@ func (r *alarmRunner) Alarms(all bool) []alarm.Snapshot {
 	return r.set.Active()
 }
 
+// Run evaluates the alarms on tag changes and ticks until ctx ends, and
+// publishes the alarm list when it changed, at most every
+// alarmPublishEvery.
 func (r *alarmRunner) Run(ctx context.Context) {
 	defer r.db.Unsubscribe(r.sub)
 	tick := time.NewTicker(alarmTick)
 	defer tick.Stop()
+	pub := time.NewTimer(alarmPublishEvery)
+	pub.Stop()
+	defer pub.Stop()
+	armed := false
+	// settle publishes a changed list if the last publication is long
+	// enough ago, or arms pub for when it will be.
+	settle := func() {
+		if wait, dirty := r.due(); dirty && !armed {
+			if wait <= 0 {
+				r.publish()
+			} else {
+				pub.Reset(wait)
+				armed = true
+			}
+		}
+	}
+	r.publish() // the summary, for clients that connect before any change
 	var ids []int
 	for {
 		select {
@@ -91,7 +136,10 @@ func (r *alarmRunner) Run(ctx context.Context) {
 				}
 				return r.set.Tick(trs, now)
 			})
+		case <-pub.C:
+			armed = false
 		}
+		settle()
 	}
 }
 
@@ -103,25 +151,46 @@ func linkUp(d *poll.Device) bool {
 }
 
 // update runs eval on the set at the current time, then journals the
-// transitions and publishes the alarm list if there were any.
+// transitions, and marks the alarm list changed if there were any.
+// Journaling under the lock keeps each alarm's transitions in the journal
+// in the order they happened.
 func (r *alarmRunner) update(eval func([]alarm.Transition, time.Time) []alarm.Transition) {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	trs := eval(r.trs[:0], time.Now())
 	r.trs = trs
-	var msg []byte
-	if len(trs) > 0 {
-		msg = alarmsMessage(r.set.Active(), r.set.Summary())
-		for _, tr := range trs {
-			r.store.Log(journalEvent(tr))
-		}
+	if len(trs) == 0 {
+		return
 	}
-	r.mu.Unlock()
-	if msg != nil {
-		r.hub.SetAlarms(msg)
+	r.dirty = true
+	r.store.Journal(trs...)
+	for _, tr := range trs {
+		r.store.Log(journalEvent(tr))
 	}
 }
 
-// journalEvent is a transition as a line of the event log (kind alarm).
+// due reports whether the alarm list changed since it was published, and
+// how long until it may be published again.
+func (r *alarmRunner) due() (wait time.Duration, dirty bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return alarmPublishEvery - time.Since(r.published), r.dirty
+}
+
+// publish sends the alarm list and summary to websocket clients.
+func (r *alarmRunner) publish() {
+	r.pubMu.Lock()
+	defer r.pubMu.Unlock()
+	r.mu.Lock()
+	active, sum := r.set.Active(), r.set.Summary()
+	r.dirty, r.published = false, time.Now()
+	r.mu.Unlock()
+	r.hub.SetAlarms(alarmsMessage(active, sum))
+}
+
+// journalEvent is a transition as a line of the event log (kind alarm),
+// which API.md's events endpoint lists; the alarm journal is the record
+// of alarm history and KPIs.
 func journalEvent(tr alarm.Transition) hmi.Event {
 	ev := hmi.Event{TS: tr.At, Kind: hmi.EventAlarm, Source: tr.Alarm, Action: tr.Kind.String(),
 		Old: tr.From.String(), New: tr.To.String(), User: tr.User, Reason: tr.Comment, Detail: tr.Message}

@@ -86,6 +86,15 @@ func TestAlarmsFollowLinksQualityAndSetpoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
+	// The alarm journal has them, and the event log lists them too.
+	rows, err := st.JournalRows(context.Background(), store.JournalQuery{Alarm: "plc1.comm", Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[1].Kind != "activate" || rows[0].Kind != "return" || rows[0].From != "unacked" || rows[0].To != "rtn_unacked" ||
+		rows[0].Priority != "critical" || rows[0].Value != nil {
+		t.Errorf("journal of plc1.comm: %+v", rows)
+	}
 	ev, err := st.Events(context.Background(), store.EventQuery{Kind: "alarm", Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
@@ -97,7 +106,7 @@ func TestAlarmsFollowLinksQualityAndSetpoints(t *testing.T) {
 	for _, want := range []string{"plc1.comm/activate/normal>unacked", "plc1.comm/return/unacked>rtn_unacked",
 		"T101.Level.bad/activate/normal>unacked", "T101.Level.bad/return/unacked>rtn_unacked"} {
 		if seen[want] != 1 {
-			t.Errorf("journal has %d %s: %v", seen[want], want, seen)
+			t.Errorf("event log has %d %s: %v", seen[want], want, seen)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"iter"
 	"log/slog"
 	"net"
 	"net/http"
@@ -31,8 +32,12 @@ const SessionCookie = "edgehmi_session"
 // trusted exactly; nothing broader is.
 const DesktopOrigin = "wails://wails"
 
-// maxBody bounds request bodies.
-const maxBody = 64 << 10
+// maxBody bounds request bodies; maxAckBody the body of "acknowledge all
+// visible", which names up to api.MaxAckNames alarms.
+const (
+	maxBody    = 64 << 10
+	maxAckBody = 2 << 20
+)
 
 // Health reports whether the engine runs; nil means healthy.
 type Health func() []string
@@ -90,6 +95,16 @@ func New(svc *api.Service, hub *Hub, o Options) *Server {
 	mux.HandleFunc("GET /api/v1/tags/{name}", s.tag)
 	mux.HandleFunc("POST /api/v1/tags/{name}/write", s.write)
 	mux.HandleFunc("GET /api/v1/alarms", s.alarms)
+	mux.HandleFunc("GET /api/v1/alarms/history", s.alarmHistory)
+	mux.HandleFunc("GET /api/v1/alarms/kpi", s.alarmKPI)
+	mux.HandleFunc("POST /api/v1/alarms/ack", s.ackAlarms)
+	mux.HandleFunc("POST /api/v1/alarms/silence", s.silenceHorn)
+	mux.HandleFunc("POST /api/v1/alarms/{name}/ack", s.ackAlarm)
+	mux.HandleFunc("POST /api/v1/alarms/{name}/shelve", s.shelveAlarm)
+	mux.HandleFunc("POST /api/v1/alarms/{name}/unshelve", s.unshelveAlarm)
+	mux.HandleFunc("POST /api/v1/alarms/{name}/reset", s.resetAlarm)
+	mux.HandleFunc("POST /api/v1/alarms/{name}/out-of-service", s.removeAlarmFromService)
+	mux.HandleFunc("POST /api/v1/alarms/{name}/return-to-service", s.returnAlarmToService)
 	mux.HandleFunc("GET /api/v1/events", s.events)
 	mux.HandleFunc("GET /api/v1/devices", s.devices)
 	mux.HandleFunc("GET /api/v1/opcua/devices", s.opcuaDevices)
@@ -234,17 +249,32 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	writeError(w, status(code), err.Error())
 }
 
+// decodeOptional is decode for bodies whose fields are all optional: an
+// empty body leaves v as it is.
+func decodeOptional(w http.ResponseWriter, r *http.Request, v any) error {
+	err := decode(w, r, v)
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	return err
+}
+
 // decode reads a JSON body strictly into v.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	return decodeLimit(w, r, v, maxBody)
+}
+
+// decodeLimit reads a JSON body of at most limit bytes strictly into v.
+func decodeLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		return &api.Error{Code: api.CodeInvalid, Msg: "send the body as application/json"}
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return &api.Error{Code: api.CodeInvalid, Msg: fmt.Sprintf("request body too large (limit %d bytes)", maxBody), Err: err}
+			return &api.Error{Code: api.CodeInvalid, Msg: fmt.Sprintf("request body too large (limit %d bytes)", limit), Err: err}
 		}
 		return &api.Error{Code: api.CodeInvalid, Msg: "malformed JSON body: " + err.Error(), Err: err}
 	}
@@ -429,14 +459,27 @@ func writeEventsCSV(w http.ResponseWriter, kind hmi.EventKind, ev []hmi.Event) {
 	if kind != "" {
 		name = string(kind)
 	}
+	writeCSV(w, name, []string{"time", "kind", "user", "address", "action", "object", "old", "new", "readback", "reason", "result", "detail"},
+		func(yield func([]string) bool) {
+			for _, e := range ev {
+				if !yield([]string{e.TS.UTC().Format(time.RFC3339Nano), string(e.Kind), csvSafe(e.User), csvSafe(e.Address), csvSafe(e.Action),
+					csvSafe(e.Source), csvSafe(e.Old), csvSafe(e.New), csvSafe(e.Readback), csvSafe(e.Reason), csvSafe(e.Result), csvSafe(e.Detail)}) {
+					return
+				}
+			}
+		})
+}
+
+// writeCSV answers a CSV file named edgehmi-NAME-TIME.csv: the header,
+// then the rows. Cells of free text go through csvSafe.
+func writeCSV(w http.ResponseWriter, name string, header []string, rows iter.Seq[[]string]) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="edgehmi-%s-%s.csv"`, name, time.Now().UTC().Format("20060102-150405")))
 	w.Header().Set("Cache-Control", "no-store")
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"time", "kind", "user", "address", "action", "object", "old", "new", "readback", "reason", "result", "detail"})
-	for _, e := range ev {
-		cw.Write([]string{e.TS.UTC().Format(time.RFC3339Nano), string(e.Kind), csvSafe(e.User), csvSafe(e.Address), csvSafe(e.Action),
-			csvSafe(e.Source), csvSafe(e.Old), csvSafe(e.New), csvSafe(e.Readback), csvSafe(e.Reason), csvSafe(e.Result), csvSafe(e.Detail)})
+	cw.Write(header)
+	for row := range rows {
+		cw.Write(row)
 	}
 	cw.Flush()
 }

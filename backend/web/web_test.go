@@ -54,15 +54,72 @@ func (m *memDriver) Write(_ context.Context, p driver.Point, v hmi.Value) error 
 	return nil
 }
 
-type noAlarms struct{}
+// rigAlarms is the engine's alarm runner reduced to what the endpoints use:
+// a real alarm set under a lock, every transition journaled in the store,
+// the alarm list published to the hub. eval feeds it a sample, as the
+// runner does on a tag change.
+type rigAlarms struct {
+	mu  sync.Mutex
+	set *alarm.Set
+	st  *store.Store
+	hub *Hub
+}
 
-func (noAlarms) Alarms(bool) []alarm.Snapshot { return []alarm.Snapshot{} }
+// rigAlarmDefs are the rig's alarms, all on TIC101.PV; names hold the
+// characters names may have: '/', ':' and '.'.
+var rigAlarmDefs = []config.Alarm{
+	{Name: "TIC101.Hi", Tag: "TIC101.PV", Type: "hi", Limit: 80, Priority: "high", Area: "TIC101", Message: "Mixer hot"},
+	{Name: "TIC101.HiHi", Tag: "TIC101.PV", Type: "hihi", Limit: 100, Priority: "critical", Area: "TIC101", Latched: true, Message: "Mixer very hot"},
+	{Name: "line/1:TIC101.Warm", Tag: "TIC101.PV", Type: "hi", Limit: 50, Priority: "low", Area: "line 1", MaxShelve: config.Duration{Duration: time.Hour}},
+}
+
+func newRigAlarms(t testing.TB, st *store.Store, hub *Hub) *rigAlarms {
+	set, err := alarm.NewSet(rigAlarmDefs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &rigAlarms{set: set, st: st, hub: hub}
+}
+
+func (a *rigAlarms) Alarms(all bool) []alarm.Snapshot {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if all {
+		return a.set.All()
+	}
+	return a.set.Active()
+}
+
+func (a *rigAlarms) Act(op func(*alarm.Set, time.Time) ([]alarm.Transition, error)) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	trs, err := op(a.set, time.Now())
+	a.publish(trs)
+	return err
+}
+
+// eval feeds the alarms a good sample of tag.
+func (a *rigAlarms) eval(tag string, v float64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.publish(a.set.Evaluate(nil, tag, hmi.Sample{Value: hmi.Number(v), Quality: hmi.Good, TS: time.Now()}, time.Now()))
+}
+
+func (a *rigAlarms) publish(trs []alarm.Transition) {
+	a.st.Journal(trs...)
+	msg, err := json.Marshal(map[string]any{"type": "alarms", "alarms": a.set.Active(), "summary": a.set.Summary()})
+	if err != nil {
+		panic(err)
+	}
+	a.hub.SetAlarms(msg)
+}
 
 type rig struct {
-	db  *tags.DB
-	hub *Hub
-	srv *httptest.Server
-	st  *store.Store
+	db     *tags.DB
+	hub    *Hub
+	srv    *httptest.Server
+	st     *store.Store
+	alarms *rigAlarms
 	// data is the data directory the service was given (OPC UA PKI).
 	data string
 }
@@ -98,13 +155,14 @@ func newRig(t testing.TB, ntags int) *rig {
 		}
 	}
 	data := t.TempDir()
-	svc := api.New(api.Info{Name: "test"}, db, map[string]*poll.Device{"dev": dev}, st, au, noAlarms{}, driver.Env{DataDir: data})
 	hub := NewHub(db)
+	alarms := newRigAlarms(t, st, hub)
+	svc := api.New(api.Info{Name: "test"}, db, map[string]*poll.Device{"dev": dev}, st, au, alarms, driver.Env{DataDir: data})
 	wg.Go(func() { hub.Run(ctx) })
 	s := New(svc, hub, Options{Log: log, Health: func() []string { return nil }})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(func() { srv.Close(); cancel(); wg.Wait(); st.Close() })
-	return &rig{db: db, hub: hub, srv: srv, st: st, data: data}
+	return &rig{db: db, hub: hub, srv: srv, st: st, alarms: alarms, data: data}
 }
 
 func itoa(i int) string { return string(hmi.Number(float64(i)).AppendJSON(nil)) }
