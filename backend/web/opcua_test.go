@@ -11,6 +11,7 @@ import (
 	"errors"
 	"math/big"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -155,6 +156,27 @@ func TestTrustCertificateIsAudited(t *testing.T) {
 	for k, n := range want {
 		if got[k] != n {
 			t.Errorf("audit %q: %d entries, want %d (all: %v)", k, got[k], n, got)
+		}
+	}
+}
+
+// A device's refusal of a value answers 400, of the address 409, with the
+// device's words; both are audited as refused.
+func TestDeviceRefusalsMapToStatus(t *testing.T) {
+	r := newRig(t, 2)
+	eng := map[string]string{"Authorization": "Bearer " + login(t, r, "eng", "eng-pass")}
+	for _, c := range []struct {
+		value string
+		want  int
+		words string
+	}{
+		{"9999", 400, "illegal data value (exception 3)"},
+		{"-9999", 409, "not writable (BadNotWritable)"},
+	} {
+		code, m := post(t, r, "/api/v1/tags/TIC101.KP/write", `{"value":`+c.value+`}`, eng)
+		msg, _ := m["error"].(string)
+		if code != c.want || !strings.Contains(msg, c.words) || !strings.Contains(msg, "TIC101.KP") {
+			t.Errorf("write %s refused by the device: %d %v, want %d naming the tag and %q", c.value, code, m, c.want, c.words)
 		}
 	}
 }

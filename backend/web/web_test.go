@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -47,7 +48,21 @@ func (m *memDriver) Read(_ context.Context, out []driver.Reading) error {
 	}
 	return nil
 }
+
+// refusedValue and readOnlyValue are values the device refuses, as a PLC
+// refuses an out-of-range value or a write to a protected address.
+const (
+	refusedValue  = 9999
+	readOnlyValue = -9999
+)
+
 func (m *memDriver) Write(_ context.Context, p driver.Point, v hmi.Value) error {
+	switch v.Float() {
+	case refusedValue:
+		return driver.Refused(driver.ErrBadValue, errors.New("device refused: illegal data value (exception 3)"))
+	case readOnlyValue:
+		return driver.Refused(driver.ErrReadOnly, errors.New("server refused: not writable (BadNotWritable)"))
+	}
 	m.mu.Lock()
 	m.vals[p.Index] = v
 	m.mu.Unlock()
