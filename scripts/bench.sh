@@ -72,3 +72,12 @@ go test -run '^$' -bench 'BenchmarkAlarmStorm' -benchtime 1x -count 3 ./backend/
 go test -run '^$' -bench 'BenchmarkPoll100k' -benchtime 1x ./backend/engine
 go test -run '^$' -bench 'BenchmarkOPCUA10k' -benchtime 1x ./backend/engine
 EDGEHMI_BENCH_UA_PERIOD=1s go test -run '^$' -bench 'BenchmarkOPCUA10k' -benchtime 1x ./backend/engine
+
+echo "== alarm storm in the browser: 10,000 alarms from one write to the banner"
+chromium=${CHROMIUM_PATH:-/usr/bin/chromium}
+if [ -x "$chromium" ] && [ -d frontend/node_modules/playwright-core ]; then
+  bin_abs=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+  (cd frontend && EDGEHMI_BIN="$bin_abs" CHROMIUM_PATH="$chromium" node e2e/storm.mjs) || echo "alarm storm in the browser: failed (see above)"
+else
+  echo "skipped: needs $chromium (apt-get install chromium) and frontend/node_modules (npm ci in frontend)"
+fi

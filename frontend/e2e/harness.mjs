@@ -78,11 +78,14 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 
 /**
  * The edgehmi server under test: `serve --demo` on 127.0.0.1:port with its own
- * data directory. start() waits for GET /healthz 200; stop() sends SIGTERM.
+ * data directory (`config`: `serve --demo --config FILE`, that project against
+ * the demo plant, with the demo users). start() waits for GET /healthz 200;
+ * stop() sends SIGTERM.
  */
 export class EdgeServer {
-  constructor({ port, dataDir } = {}) {
+  constructor({ port, dataDir, config } = {}) {
     this.port = port;
+    this.config = config;
     this.dataDir = dataDir ?? mkdtempSync(join(tmpdir(), 'edgehmi-e2e-'));
     this.ownsData = !dataDir;
     this.proc = null;
@@ -102,6 +105,7 @@ export class EdgeServer {
     }
     this.port ??= await freePort();
     const args = ['serve', '--demo', '--listen', `127.0.0.1:${this.port}`, '--data', this.dataDir];
+    if (this.config) args.push('--config', this.config, '--log-level', 'warn');
     const proc = spawn(serverBin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;
     live.add(proc);
