@@ -51,7 +51,71 @@ async function typeValue(page, value) {
   await page.keyboard.type(String(value));
 }
 
-describe('edgehmi web UI against the demo server', { timeout: 180000 }, () => {
+/** POST JSON from the page (its session cookie, same origin): [status, answer]. */
+async function post(page, path, body = {}) {
+  return page.evaluate(
+    async ([p, b]) => {
+      const r = await fetch(p, {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+        body: JSON.stringify(b),
+      });
+      return [r.status, await r.text()];
+    },
+    [path, body],
+  );
+}
+
+async function getJSON(page, path) {
+  return page.evaluate(async (p) => (await fetch(p, { credentials: 'same-origin' })).json(), path);
+}
+
+async function tagValue(page, name) {
+  return (await getJSON(page, `/api/v1/tags/${encodeURIComponent(name)}`)).value;
+}
+
+async function alarmState(page, name) {
+  return (await getJSON(page, '/api/v1/alarms?all=1')).find((a) => a.name === name);
+}
+
+/**
+ * Makes the demo's tank level go high (T101.LevelHi, limit 85): the operator
+ * opens inlet valve XV101 and stops pump P101. The plant's PLC program acts
+ * on the 80 % crossing only (closes the valve, starts the pump), so the
+ * operator does it again after that; the level then rises to 100 %.
+ */
+async function provokeLevelHigh(page) {
+  assert.ok(await alarmState(page, 'T101.LevelHi'), 'the demo has the alarm T101.LevelHi');
+  await until(
+    async () => {
+      if ((await alarmState(page, 'T101.LevelHi')).active) return true;
+      // Filling by hand: valve open, pump stopped; again whenever the PLC undid it.
+      if ((await tagValue(page, 'XV101.Open')) !== true || (await tagValue(page, 'P101.Running')) !== false) {
+        for (const [tag, value] of [
+          ['XV101.Open', true],
+          ['P101.Running', false],
+        ]) {
+          const [st, body] = await post(page, `/api/v1/tags/${tag}/write`, { value, reason: 'e2e: fill the tank' });
+          assert.equal(st, 200, `write ${tag}: ${body}`);
+        }
+      }
+      return false;
+    },
+    { timeout: 60000, interval: 250, what: 'T101.LevelHi to activate (the tank filled by hand)' },
+  );
+}
+
+/** Back to the plant's own cycle: the pump drains, the PLC refills at 20 %. */
+async function restoreLevel(page) {
+  await post(page, '/api/v1/tags/P101.Running/write', { value: true, reason: 'e2e: back to normal' }).catch(() => {});
+  await post(page, '/api/v1/tags/XV101.Open/write', { value: false, reason: 'e2e: back to normal' }).catch(() => {});
+}
+
+const bannerRow = (name) => `[data-testid="banner-row"][data-alarm="${name}"]`;
+const summaryRow = (name) => `[data-testid="alarm-row"][data-alarm="${name}"]`;
+
+describe('edgehmi web UI against the demo server', { timeout: 300000 }, () => {
   before(async () => {
     server = new EdgeServer();
     await server.start();
@@ -496,6 +560,172 @@ describe('edgehmi web UI against the demo server', { timeout: 180000 }, () => {
       await page.screenshot({ path: join(outDir, 'engineering.png'), animations: 'disabled' });
       assert.deepEqual(errors, [], 'no uncaught page errors');
     } finally {
+      await context.close();
+    }
+  });
+
+  test('(k) the level goes high, the banner shows it, the operator acknowledges with a comment, and the history shows both transitions', async () => {
+    const { page, context, errors } = await openPage();
+    const COMMENT = 'e2e: level checked, filling by hand';
+    try {
+      // Before any touch, the page may not play sound: it says so.
+      await page.waitForSelector('[data-testid="horn-hint"]', { timeout: 5000 });
+
+      await provokeLevelHigh(page);
+      const row = bannerRow('T101.LevelHi');
+      await page.waitForSelector(`${row}[data-unacked="true"]`, { timeout: 10000 });
+      assert.match(await text(page, row), /Tank T101 level high/);
+      assert.match(await text(page, row), /\d{2}:\d{2}:\d{2}/, 'with its time');
+      assert.match(await text(page, row), /%/, 'with its value and unit');
+      assert.equal(await page.getAttribute(`${row} .alarm-shape`, 'data-priority'), 'high', 'priority by shape');
+      assert.equal(await text(page, `${row} .alarm-shape text`), '2', 'and by number');
+      const high = '[data-testid="banner-count"][data-priority="high"]';
+      assert.ok(Number(await page.getAttribute(high, 'data-unacked')) >= 1, 'counted as unacknowledged high');
+      assert.equal(await page.getAttribute('[data-testid="horn-silence"]', 'data-horn'), 'true', 'the horn is called for');
+
+      // The overview marker: high priority, blinking while unacknowledged.
+      const marker = '[data-testid="eq-alarm"][data-equipment="T101"]';
+      await page.waitForSelector(`${marker}[data-unacked="true"][data-priority="high"]`, { timeout: 5000 });
+      mkdirSync(outDir, { recursive: true });
+      await page.screenshot({ path: join(outDir, 'alarm-banner.png'), animations: 'disabled' });
+
+      // A touch unlocks the sound (the hint goes); the marker opens the summary for T101.
+      await page.click(marker);
+      await page.waitForSelector('[data-testid="alarm-summary"]', { timeout: 5000 });
+      assert.match(page.url(), /#\/alarms$/);
+      assert.equal(await page.$eval('[data-testid="alarm-area"]', (el) => el.value), 'T101', 'filtered to the equipment');
+      await page.waitForSelector('[data-testid="horn-hint"]', { state: 'detached', timeout: 5000 });
+      assert.equal(await page.getAttribute('[data-testid="horn-silence"]', 'data-sounding'), 'true', 'the horn sounds after the touch');
+      const areas = await page.$$eval('[data-testid="alarm-row"]', (els) => els.map((e) => e.getAttribute('data-alarm')));
+      assert.ok(areas.length >= 1 && areas.every((n) => n.startsWith('T101.')), `only T101 alarms: ${areas}`);
+
+      // Watch the banner row from now on: once acknowledged (or pending) it must never show unacked again.
+      await page.evaluate((sel) => {
+        window.__ackStates = [];
+        const rec = () => {
+          const el = document.querySelector(sel);
+          if (!el) return;
+          const s = el.getAttribute('data-pending') ? 'pending' : el.getAttribute('data-unacked') === 'true' ? 'unacked' : 'acked';
+          if (window.__ackStates.at(-1) !== s) window.__ackStates.push(s);
+        };
+        rec();
+        new MutationObserver(rec).observe(document.querySelector('[data-testid="alarm-banner"]'), { subtree: true, attributes: true, childList: true });
+      }, row);
+
+      // Ack… with a comment in the small dialog.
+      await page.click(`${summaryRow('T101.LevelHi')} [data-testid="alarm-ack"]`);
+      await page.waitForSelector('[data-testid="alarm-dialog"][data-action="ack"]');
+      assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-testid')), 'alarm-dialog-text', 'the comment has the focus');
+      await page.keyboard.type(COMMENT);
+      await page.keyboard.press('Enter');
+      await page.waitForSelector('[data-testid="alarm-dialog"]', { state: 'detached', timeout: 10000 });
+      await page.waitForSelector(`${row}[data-unacked="false"]:not([data-pending])`, { timeout: 10000 });
+      await page.waitForSelector(`${summaryRow('T101.LevelHi')}[data-state="acked"]`, { timeout: 5000 });
+      await sleep(1000);
+      const seq = await page.evaluate(() => window.__ackStates);
+      assert.equal(seq.at(-1), 'acked', `ends acknowledged: ${seq}`);
+      assert.ok(!seq.slice(seq.findIndex((x) => x !== 'unacked')).includes('unacked'), `never back to unacked after the ack: ${seq}`);
+      if (Number(await page.getAttribute('[data-testid="alarm-banner"]', 'data-unacked')) === 0) {
+        assert.equal(await page.getAttribute('[data-testid="horn-silence"]', 'data-sounding'), 'false', 'the horn stops on the ack');
+      }
+
+      // The overview marker is steady now (acknowledged).
+      await page.click('[data-testid="tab-overview"]');
+      await page.waitForSelector(`${marker}[data-unacked="false"][data-priority="high"]`, { timeout: 5000 });
+
+      // The history: activate and ack, newest first, with user and comment.
+      await page.click('[data-testid="tab-alarms"]');
+      await page.click('[data-testid="alarms-pane-history"]');
+      await page.waitForSelector('[data-testid="alarm-history"]', { timeout: 10000 });
+      await page.click('[data-testid="alarm-history"] [data-range="1h"]');
+      await page.fill('[data-testid="history-alarm"]', 'T101.LevelHi');
+      await page.keyboard.press('Enter');
+      const hrow = '[data-testid="history-row"][data-alarm="T101.LevelHi"]';
+      await until(
+        async () => {
+          const kinds = await page.$$eval(hrow, (els) => els.map((e) => e.getAttribute('data-kind')));
+          return kinds.includes('ack') && kinds.includes('activate');
+        },
+        { timeout: 10000, what: 'activate and ack rows in the history' },
+      );
+      const rows = await page.$$eval(hrow, (els) =>
+        els.map((e) => ({
+          kind: e.getAttribute('data-kind'),
+          user: e.querySelector('[data-field="user"]')?.textContent?.trim(),
+          comment: e.querySelector('[data-field="comment"]')?.textContent?.trim(),
+          states: e.querySelector('[data-field="states"]')?.textContent?.trim(),
+          value: e.querySelector('[data-field="value"]')?.textContent?.trim(),
+        })),
+      );
+      const ack = rows.findIndex((r) => r.kind === 'ack');
+      const act = rows.findIndex((r) => r.kind === 'activate');
+      assert.ok(ack < act, `newest first: the ack before the activation (${JSON.stringify(rows)})`);
+      assert.equal(rows[ack].user, 'operator');
+      assert.equal(rows[ack].comment, COMMENT);
+      assert.match(rows[act].states, /Normal → Unack/i);
+      assert.ok(Number.parseFloat(rows[act].value) >= 85, `activated at the limit or above: ${rows[act].value}`);
+      await page.screenshot({ path: join(outDir, 'alarm-history.png'), animations: 'disabled' });
+
+      // CSV export of the same filter.
+      const [download] = await Promise.all([page.waitForEvent('download', { timeout: 15000 }), page.click('[data-testid="history-export"]')]);
+      assert.match(download.suggestedFilename(), /\.csv$/);
+      const csv = readFileSync(await download.path(), 'utf8');
+      assert.match(csv, /T101\.LevelHi/);
+      assert.ok(csv.includes(COMMENT), 'the comment is in the CSV');
+      assert.deepEqual(errors, [], 'no uncaught page errors');
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('(l) shelve: a shelved alarm leaves the banner and shows among the hidden ones; unshelve brings it back', async () => {
+    const { page, context, errors } = await openPage();
+    const REASON = 'e2e: level transmitter being checked';
+    try {
+      await provokeLevelHigh(page);
+      const row = bannerRow('T101.LevelHi');
+      await page.waitForSelector(row, { timeout: 10000 });
+
+      await page.click('[data-testid="tab-alarms"]');
+      await page.click('[data-testid="alarms-pane-summary"]');
+      await page.fill('[data-testid="alarm-search"]', 'T101.LevelHi');
+      await page.click(`${summaryRow('T101.LevelHi')} [data-testid="alarm-more-actions"]`);
+      await page.waitForSelector('[data-testid="alarm-dialog"][data-action="details"]');
+      await page.click('[data-testid="alarm-act-shelve"]');
+      await page.waitForSelector('[data-testid="alarm-dialog"][data-action="shelve"]');
+      await page.click('[data-testid="shelve-15m"]');
+      // No reason: refused in the dialog, nothing sent.
+      await page.click('[data-testid="alarm-dialog-confirm"]');
+      assert.match(await text(page, '[data-testid="alarm-dialog-error"]'), /reason/i);
+      await page.fill('[data-testid="alarm-dialog-text"]', REASON);
+      await page.click('[data-testid="alarm-dialog-confirm"]');
+      await page.waitForSelector('[data-testid="alarm-dialog"]', { state: 'detached', timeout: 10000 });
+
+      // Gone from the banner and the active list; still evaluated, shown among the hidden.
+      await page.waitForSelector(row, { state: 'detached', timeout: 10000 });
+      await page.waitForSelector(summaryRow('T101.LevelHi'), { state: 'detached', timeout: 5000 });
+      assert.equal(await page.$('[data-testid="eq-alarm"][data-equipment="T101"]'), null, 'no marker for a shelved alarm');
+      await page.click('[data-testid="alarm-scope-hidden"]');
+      const hidden = `${summaryRow('T101.LevelHi')}[data-flags*="shelved"]`;
+      await page.waitForSelector(hidden, { timeout: 10000 });
+      const flags = await text(page, `${hidden} .flags`);
+      assert.match(flags, /Shelved/);
+      assert.match(flags, /by operator/);
+      assert.equal((await alarmState(page, 'T101.LevelHi')).shelve_reason, REASON);
+      await page.screenshot({ path: join(outDir, 'alarm-hidden.png'), animations: 'disabled' });
+
+      // Unshelve: back in the banner.
+      await page.click(`${hidden} [data-testid="alarm-more-actions"]`);
+      await page.click('[data-testid="alarm-act-unshelve"]');
+      await page.waitForSelector('[data-testid="alarm-dialog"][data-action="unshelve"]');
+      await page.keyboard.press('Enter');
+      await page.waitForSelector('[data-testid="alarm-dialog"]', { state: 'detached', timeout: 10000 });
+      await page.waitForSelector(row, { timeout: 10000 });
+      await page.click('[data-testid="alarm-scope-active"]');
+      await page.waitForSelector(summaryRow('T101.LevelHi'), { timeout: 5000 });
+      assert.deepEqual(errors, [], 'no uncaught page errors');
+    } finally {
+      await restoreLevel(page).catch(() => {});
       await context.close();
     }
   });
