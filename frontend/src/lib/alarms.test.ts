@@ -7,6 +7,7 @@ import {
   bannerCounts,
   countByPriority,
   equipmentMarker,
+  equipmentMarkers,
   filterAlarms,
   flagTexts,
   nextSort,
@@ -127,6 +128,20 @@ describe('equipment markers', () => {
     expect(p?.alarm.name).toBe('P101.Fault');
     expect(p?.unacked).toBe(false); // acked: steady
     expect(equipmentMarker(list, 'P10')).toBeUndefined();
+  });
+
+  it('finds every marker in one pass: by area and by the tag of the equipment', () => {
+    const list = [
+      alarm({ name: 'a', area: 'T101', tag: 'P101.Flow', priority: 'low' }), // both T101 (area) and P101 (tag)
+      alarm({ name: 'b', area: 'Line2', tag: 'L2.M1.Speed', priority: 'high', state: 'acked' }),
+      alarm({ name: 'c', area: 'T101', tag: 'T101.Level', priority: 'medium' }), // counted once for T101
+    ];
+    const m = equipmentMarkers(list, ['T101', 'P101', 'L2.M1', 'XV101']);
+    expect(m.get('T101')).toMatchObject({ count: 2, unacked: true });
+    expect(m.get('T101')?.alarm.name).toBe('c');
+    expect(m.get('P101')?.alarm.name).toBe('a');
+    expect(m.get('L2.M1')).toMatchObject({ count: 1, unacked: false });
+    expect(m.has('XV101')).toBe(false);
   });
 
   it('keeps a returned alarm that waits for an ack, drops normal and hidden ones', () => {

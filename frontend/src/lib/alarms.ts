@@ -136,22 +136,51 @@ export interface EquipmentMarker {
  * acknowledged (ISA-101). Undefined when it has none.
  */
 export function equipmentMarker(alarms: readonly Alarm[], equipment: string): EquipmentMarker | undefined {
-  let best: Alarm | undefined;
-  let unacked = false;
-  let count = 0;
-  for (const a of alarms) {
-    if (a.state === 'normal' || isHidden(a) || !belongsTo(a, equipment)) continue;
-    count++;
-    if (a.unacked) unacked = true;
-    if (
-      !best ||
-      RANK[a.priority] < RANK[best.priority] ||
-      (a.priority === best.priority && (a.unacked !== best.unacked ? a.unacked : a.since > best.since))
-    ) {
-      best = a;
-    }
+  return equipmentMarkers(alarms, [equipment]).get(equipment);
+}
+
+function better(a: Alarm, best: Alarm): boolean {
+  if (a.priority !== best.priority) return RANK[a.priority] < RANK[best.priority];
+  if (a.unacked !== best.unacked) return a.unacked;
+  return a.since > best.since;
+}
+
+function addTo(m: Map<string, EquipmentMarker>, eq: string, a: Alarm): void {
+  const cur = m.get(eq);
+  if (!cur) {
+    m.set(eq, { alarm: a, unacked: a.unacked, count: 1 });
+    return;
   }
-  return best ? { alarm: best, unacked, count } : undefined;
+  cur.count++;
+  if (a.unacked) cur.unacked = true;
+  if (better(a, cur.alarm)) cur.alarm = a;
+}
+
+/**
+ * The markers of several pieces of equipment in one pass over the alarms
+ * (an alarm belongs to the equipment of its area and to that of its tag's
+ * first name part, as belongsTo says). Equipment without alarms is absent.
+ */
+export function equipmentMarkers(alarms: readonly Alarm[], equipment: readonly string[]): Map<string, EquipmentMarker> {
+  const ids = new Set(equipment);
+  const out = new Map<string, EquipmentMarker>();
+  for (const a of alarms) {
+    if (a.state === 'normal' || isHidden(a)) continue;
+    const byArea = ids.has(a.area) ? a.area : '';
+    const dot = a.tag.indexOf('.');
+    let byTag = '';
+    // The tag's equipment is any prefix ending before a '.' (T101.Level → T101; A.B.C → A, A.B).
+    for (let i = dot; i > 0; i = a.tag.indexOf('.', i + 1)) {
+      const pre = a.tag.slice(0, i);
+      if (pre !== byArea && ids.has(pre)) {
+        byTag = pre;
+        break;
+      }
+    }
+    if (byArea) addTo(out, byArea, a);
+    if (byTag) addTo(out, byTag, a);
+  }
+  return out;
 }
 
 // ------------------------------------------------------------------ summary

@@ -49,7 +49,10 @@ export function toAlarm(raw: unknown): Alarm | null {
   if (typeof name !== 'string' || name === '') return null;
   if (typeof priority !== 'string' || !PRIORITIES.has(priority)) return null;
   if (typeof state !== 'string' || !STATES.has(state)) return null;
-  const a: Alarm = {
+  // One object literal with every field (absent ones undefined): one shape
+  // for all alarms, which keeps 10,000 of them cheap to build and to read.
+  const r = raw;
+  return {
     name,
     tag: typeof tag === 'string' ? tag : '',
     type: typeof type === 'string' ? type : '',
@@ -62,20 +65,20 @@ export function toAlarm(raw: unknown): Alarm | null {
     area: typeof area === 'string' ? area : '',
     value: isScalar(value) ? value : null,
     since: typeof since === 'number' && Number.isFinite(since) ? since : 0,
+    changed: optMs(r.changed),
+    acked_by: optStr(r.acked_by),
+    device: optStr(r.device),
+    group: optStr(r.group),
+    first_out: r.first_out === true ? true : undefined,
+    shelved: r.shelved === true ? true : undefined,
+    shelved_until: optMs(r.shelved_until),
+    one_shot: r.one_shot === true ? true : undefined,
+    shelved_by: optStr(r.shelved_by),
+    shelve_reason: optStr(r.shelve_reason),
+    suppressed: r.suppressed === true ? true : undefined,
+    out_of_service: r.out_of_service === true ? true : undefined,
+    out_of_service_by: optStr(r.out_of_service_by),
   };
-  // Optional fields: only set when present, so plain alarms stay small.
-  const changed = optMs(raw.changed);
-  if (changed !== undefined) a.changed = changed;
-  for (const k of ['acked_by', 'device', 'group', 'shelved_by', 'shelve_reason', 'out_of_service_by'] as const) {
-    const v = optStr(raw[k]);
-    if (v !== undefined) a[k] = v;
-  }
-  for (const k of ['first_out', 'shelved', 'one_shot', 'suppressed', 'out_of_service'] as const) {
-    if (raw[k] === true) a[k] = true;
-  }
-  const until = optMs(raw.shelved_until);
-  if (until !== undefined) a.shelved_until = until;
-  return a;
 }
 
 function toCounts(v: unknown): PriorityNumbers {
