@@ -18,7 +18,9 @@ const (
 	CoilValveOpen       = 0 // XV101.Open, writable
 	CoilPumpRunning     = 1 // P101.Running, writable
 	CoilConveyorRunning = 2 // CV201.Running, writable
-	numCoils            = 3
+	CoilPumpStart       = 3 // P101.Start push button, writable: 1 starts the pump
+	CoilPumpStop        = 4 // P101.Stop push button, writable: 1 stops the pump
+	numCoils            = 5
 
 	DIPumpFault   = 0 // P101.Fault
 	DIConveyorJam = 1 // CV201.Jam
@@ -67,12 +69,16 @@ func (h *modbusHandler) HandleCoils(req *modbus.CoilsRequest) ([]bool, error) {
 				h.plant.SetPumpRunning(v)
 			case CoilConveyorRunning:
 				h.plant.SetConveyorRunning(v)
+			case CoilPumpStart:
+				h.plant.PressPumpStart(v)
+			case CoilPumpStop:
+				h.plant.PressPumpStop(v)
 			}
 		}
 		return nil, nil
 	}
 	st := h.plant.Snapshot()
-	all := [numCoils]bool{st.ValveOpen, st.PumpRunning, st.ConveyorRunning}
+	all := [numCoils]bool{st.ValveOpen, st.PumpRunning, st.ConveyorRunning, st.StartButton, st.StopButton}
 	return append([]bool(nil), all[req.Addr:req.Addr+req.Quantity]...), nil
 }
 

@@ -51,6 +51,8 @@ type State struct {
 	ValveOpen   bool    // XV101 open
 	PumpRunning bool    // P101 running
 	PumpFault   bool    // P101 fault
+	StartButton bool    // P101 start push button pressed
+	StopButton  bool    // P101 stop push button pressed
 
 	PV  float64 // TIC101 temperature, °C
 	SP  float64 // TIC101 setpoint, °C
@@ -72,6 +74,8 @@ type Plant struct {
 	valveOpen   bool
 	pumpRunning bool
 	pumpFault   bool
+	startButton bool // P101's push buttons, as last written
+	stopButton  bool
 
 	temp float64
 	sp   float64
@@ -181,6 +185,8 @@ func (p *Plant) Snapshot() State {
 		ValveOpen:       p.valveOpen,
 		PumpRunning:     p.pumpRunning,
 		PumpFault:       p.pumpFault,
+		StartButton:     p.startButton,
+		StopButton:      p.stopButton,
 		PV:              p.temp,
 		SP:              p.sp,
 		OUT:             p.out,
@@ -240,6 +246,29 @@ func (p *Plant) SetPumpRunning(run bool) bool {
 	}
 	p.pumpRunning = run
 	return true
+}
+
+// PressPumpStart presses (true) or releases the P101 start push button.
+// Pressing it starts the pump unless it is faulted or the stop button is
+// held; the PLC program acts on the press, not on the button being held.
+func (p *Plant) PressPumpStart(pressed bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if pressed && !p.startButton && !p.stopButton && !p.pumpFault {
+		p.pumpRunning = true
+	}
+	p.startButton = pressed
+}
+
+// PressPumpStop presses (true) or releases the P101 stop push button.
+// Pressing it stops the pump.
+func (p *Plant) PressPumpStop(pressed bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if pressed {
+		p.pumpRunning = false
+	}
+	p.stopButton = pressed
 }
 
 // PumpFault reports the P101 fault bit.

@@ -160,6 +160,30 @@ func testModbusReadWrite(t *testing.T, s *Sim) {
 		t.Errorf("after writing coils 001: %+v", st)
 	}
 
+	// Push buttons: a press of start (coil 3) starts P101, a press of stop
+	// (coil 4) stops it; each reads back as pressed until released.
+	for _, step := range []struct {
+		coil    uint16
+		on      bool
+		running bool
+		buttons byte // coils 3 and 4
+	}{{3, true, true, 0b01}, {3, false, true, 0b00}, {4, true, false, 0b10}, {3, true, false, 0b11}, {4, false, false, 0b01}, {3, false, false, 0b00}} {
+		val := uint16(0)
+		if step.on {
+			val = 0xFF00
+		}
+		if _, err := c.WriteSingleCoil(step.coil, val); err != nil {
+			t.Fatal(err)
+		}
+		b, err := c.ReadCoils(3, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.PumpRunning() != step.running || b[0] != step.buttons {
+			t.Errorf("coil %d = %v: running %v, buttons %02b; want %v, %02b", step.coil, step.on, p.PumpRunning(), b[0], step.running, step.buttons)
+		}
+	}
+
 	// Discrete inputs follow the plant's fault and jam bits.
 	p.SetPumpFault(true)
 	p.SetJam(true)
@@ -210,8 +234,8 @@ func testModbusExceptions(t *testing.T, s *Sim) {
 		call func() ([]byte, error)
 		want byte
 	}{
-		{"coil 3", func() ([]byte, error) { return c.ReadCoils(3, 1) }, mbclient.ExceptionCodeIllegalDataAddress},
-		{"coils 2..3", func() ([]byte, error) { return c.ReadCoils(2, 2) }, mbclient.ExceptionCodeIllegalDataAddress},
+		{"coil 5", func() ([]byte, error) { return c.ReadCoils(5, 1) }, mbclient.ExceptionCodeIllegalDataAddress},
+		{"coils 4..5", func() ([]byte, error) { return c.ReadCoils(4, 2) }, mbclient.ExceptionCodeIllegalDataAddress},
 		{"write coil 5", func() ([]byte, error) { return c.WriteSingleCoil(5, 0xFF00) }, mbclient.ExceptionCodeIllegalDataAddress},
 		{"discrete input 2", func() ([]byte, error) { return c.ReadDiscreteInputs(2, 1) }, mbclient.ExceptionCodeIllegalDataAddress},
 		{"input registers 3..4", func() ([]byte, error) { return c.ReadInputRegisters(3, 2) }, mbclient.ExceptionCodeIllegalDataAddress},
