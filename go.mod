@@ -3,6 +3,7 @@ module github.com/edgehmi/edgehmi
 go 1.26.8
 
 require (
+	github.com/expr-lang/expr v1.17.8
 	github.com/goburrow/modbus v0.1.0
 	github.com/gopcua/opcua v0.8.0
 	github.com/gorilla/websocket v1.5.3

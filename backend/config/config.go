@@ -127,8 +127,8 @@ func sortErrors(es Errors) {
 
 // Summary is a one-line description of the project for `edgehmi check`.
 func (p *Project) Summary() string {
-	return fmt.Sprintf("project %q: %d devices, %d tags, %d alarms, %d loops", p.Name,
-		len(p.Devices), len(p.Tags), len(p.Alarms), len(p.Loops))
+	return fmt.Sprintf("project %q: %d devices, %d tags, %d alarms, %d loops, %d interlocks", p.Name,
+		len(p.Devices), len(p.Tags), len(p.Alarms), len(p.Loops), len(p.Interlocks))
 }
 
 // Device returns the device with the given name.

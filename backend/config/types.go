@@ -20,6 +20,9 @@ type Project struct {
 	Tags        []Tag       `yaml:"tags"`
 	Alarms      []Alarm     `yaml:"alarms"`
 	Loops       []Loop      `yaml:"loops"`
+	// Interlocks block operator commands and force outputs while a
+	// condition over tags holds.
+	Interlocks []Interlock `yaml:"interlocks"`
 
 	// File is the path the project was read from ("" if built in code).
 	File string `yaml:"-"`
@@ -148,6 +151,13 @@ type Tag struct {
 	// DeadbandPercent is the deadband as a percent of the tag's span
 	// (high - low, or the scale's engineering span); use one or the other.
 	DeadbandPercent float64 `yaml:"deadband_percent"`
+	// Momentary marks a push button: a pulse command writes 1, then 0
+	// after this long (the default pulse length; the command may give its
+	// own). 0: pulses last DefaultPulse.
+	Momentary Duration `yaml:"momentary"`
+	// ConfirmDelta asks the page to confirm a write that changes the value
+	// by more than this (engineering units); 0 never asks.
+	ConfirmDelta float64 `yaml:"confirm_delta"`
 }
 
 // ScanPeriod is the period of a scan class, if the project has it.
@@ -249,7 +259,10 @@ type Condition struct {
 // Loop is a PID loop that edgehmi runs itself.
 type Loop struct {
 	Name string `yaml:"name"`
-	// PV, SP and OUT name the tags of the process value, setpoint and output.
+	// PV, SP and OUT name the tags of the process value, setpoint and
+	// output. OUT may be left out on the primary of a cascade (a loop that
+	// another's sp_from names): its output is then only the secondary's
+	// setpoint.
 	PV  string `yaml:"pv"`
 	SP  string `yaml:"sp"`
 	Out string `yaml:"out"`
@@ -258,15 +271,72 @@ type Loop struct {
 	Kp float64 `yaml:"kp"`
 	Ti float64 `yaml:"ti"`
 	Td float64 `yaml:"td"`
+	// DFilter is the derivative filter factor: the derivative is filtered
+	// with the time constant DFilter·Td (0 < DFilter <= 1; default 0.1).
+	DFilter float64 `yaml:"d_filter"`
+	// POn is what the proportional term acts on: "error" (default) or
+	// "measurement" (no proportional kick on a setpoint change).
+	POn string `yaml:"p_on"`
 	// OutLow and OutHigh limit the output (engineering units of OUT).
 	OutLow  float64 `yaml:"out_low"`
 	OutHigh float64 `yaml:"out_high"`
+	// OutRate limits how fast the output moves in automatic, in units per
+	// second; 0 does not limit it.
+	OutRate float64 `yaml:"out_rate"`
+	// SPLow and SPHigh limit the setpoint; they default to the SP tag's low
+	// and high (nil: no limit).
+	SPLow  *float64 `yaml:"sp_low"`
+	SPHigh *float64 `yaml:"sp_high"`
+	// SPRamp moves the working setpoint toward a new setpoint at this many
+	// units per second; 0 steps at once.
+	SPRamp float64 `yaml:"sp_ramp"`
+	// SPFrom names the primary loop of a cascade: in cascade mode this
+	// loop's setpoint is that loop's output.
+	SPFrom string `yaml:"sp_from"`
+	// Mode is the mode the loop starts in: auto (default), manual, or
+	// cascade (the default when sp_from is set).
+	Mode string `yaml:"mode"`
 	// Period is how often the loop runs.
 	Period Duration `yaml:"period"`
 	// Reverse acting: the output rises when PV is above SP (cooling).
 	Reverse bool `yaml:"reverse"`
-	// FailSafe is the output written while the PV is Bad; unset holds the last output.
-	FailSafe *float64 `yaml:"fail_safe"`
+	// FailSafe is what the loop does while its PV or SP is Bad, Uncertain
+	// or not a number: "hold" the last output (default) or write a number.
+	FailSafe FailSafe `yaml:"fail_safe"`
+}
+
+// FailSafe is a loop's action while it cannot control: hold the output
+// (the zero value, written "hold") or drive it to Value (a number).
+type FailSafe struct {
+	// Output: go to Value; false holds the last output.
+	Output bool
+	Value  float64
+}
+
+// Interlock blocks commands and forces outputs while its condition holds.
+type Interlock struct {
+	Name string `yaml:"name"`
+	// When is the condition, an expression over tags
+	// (github.com/expr-lang/expr), e.g. "T101.Level < 5". A tag whose name
+	// is made of identifiers joined by dots is written as it is; any name
+	// may be written tag("CV-201/Speed").
+	When string `yaml:"when"`
+	// Blocks are the commands refused while the interlock is active.
+	Blocks []InterlockAction `yaml:"blocks"`
+	// Forces are the outputs written while it is active.
+	Forces []InterlockAction `yaml:"forces"`
+	// Message tells the operator why (default: the name).
+	Message string `yaml:"message"`
+
+	// Cond is When, compiled once when the project is loaded.
+	Cond *Expr `yaml:"-"`
+}
+
+// InterlockAction is a write of Value to Tag: blocked, or forced. A block
+// without a value blocks every write to the tag.
+type InterlockAction struct {
+	Tag   string   `yaml:"tag"`
+	Value *float64 `yaml:"value"`
 }
 
 // Duration is a time.Duration written as "250ms", "1s", "2m" in the file.

@@ -114,6 +114,7 @@ func (v *validator) validate() {
 	v.tags()
 	v.alarms()
 	v.loops()
+	v.interlocks()
 }
 
 func (v *validator) scanClasses() {
@@ -325,6 +326,7 @@ func (v *validator) tags() {
 		case t.Span() == 0:
 			v.errorf(path+".deadband_percent", "deadband_percent needs a span: set low and high, or a scale")
 		}
+		v.tagControls(path, t)
 		switch t.WriteRole {
 		case "":
 			t.WriteRole = "operator"
@@ -481,30 +483,4 @@ func (v *validator) tagRef(path, field, name string) *Tag {
 		return nil
 	}
 	return t
-}
-
-func (v *validator) loops() {
-	seen := map[string]string{}
-	for i := range v.p.Loops {
-		l := &v.p.Loops[i]
-		path := fmt.Sprintf("loops[%d]", i)
-		v.name(path, "loop", l.Name, seen)
-		v.tagRef(path+".pv", "pv", l.PV)
-		v.tagRef(path+".sp", "sp", l.SP)
-		if out := v.tagRef(path+".out", "out", l.Out); out != nil && !out.Writable {
-			v.errorf(path+".out", "out tag %q is not writable (set writable: true on it)", l.Out)
-		}
-		if l.Kp == 0 {
-			v.errorf(path, "kp is missing or 0")
-		}
-		if l.Ti < 0 || l.Td < 0 {
-			v.errorf(path, "ti and td must be 0 or more")
-		}
-		if !v.set(path+".out_low") && !v.set(path+".out_high") {
-			l.OutLow, l.OutHigh = 0, 100
-		} else if l.OutLow >= l.OutHigh {
-			v.errorf(path+".out_low", "out_low %g must be below out_high %g", l.OutLow, l.OutHigh)
-		}
-		v.duration(path+".period", &l.Period, DefaultLoopPeriod)
-	}
 }

@@ -71,7 +71,8 @@ type Engine struct {
 	secure     bool
 	sim        *sim.Sim
 	alarms     *alarmRunner
-	loops      []*control.Loop
+	loops      *control.Runner
+	interlocks *control.Interlocks
 	devs       map[string]*poll.Device
 	order      []*poll.Device
 
@@ -188,12 +189,11 @@ func Start(ctx context.Context, o Options) (_ *Engine, err error) {
 	if e.alarms, err = newAlarmRunner(p.Alarms, e.db, e.devs, e.store, e.hub, e.log); err != nil {
 		return nil, err
 	}
-	for _, lc := range p.Loops {
-		l, err := control.NewLoop(lc, e.db, e.writeTag, e.log)
-		if err != nil {
-			return nil, err
-		}
-		e.loops = append(e.loops, l)
+	if e.interlocks, err = control.NewInterlocks(p.Interlocks, e.db, e.writeTag, e.log, e.store.Log); err != nil {
+		return nil, err
+	}
+	if e.loops, err = control.NewRunner(p.Loops, e.db, e.writeTag, e.log, control.RunnerOptions{Forcer: e.interlocks}); err != nil {
+		return nil, err
 	}
 
 	info := api.Info{Name: p.Name, Version: o.Version, Demo: o.Demo, UIIdleLogoutS: int(p.Server.UIIdleLogout.Seconds())}
@@ -207,9 +207,8 @@ func Start(ctx context.Context, o Options) (_ *Engine, err error) {
 	}
 	e.wg.Go(func() { e.hub.Run(runCtx) })
 	e.wg.Go(func() { e.alarms.Run(runCtx) })
-	for _, l := range e.loops {
-		e.wg.Go(func() { l.Run(runCtx) })
-	}
+	e.wg.Go(func() { e.interlocks.Run(runCtx) })
+	e.wg.Go(func() { e.loops.Run(runCtx) })
 	e.wg.Go(func() {
 		serve := e.http.Serve
 		if tlsConf != nil {

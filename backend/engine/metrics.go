@@ -48,16 +48,7 @@ func (e *Engine) metrics(w io.Writer) {
 	fmt.Fprintf(w, "edgehmi_events_pending %d\n", e.store.Pending())
 	help("edgehmi_events_dropped_total", "counter", "Events dropped because the event log queue was full.")
 	fmt.Fprintf(w, "edgehmi_events_dropped_total %d\n", e.store.Dropped())
-	help("edgehmi_loop_jitter_max_seconds", "gauge", "Largest deviation of a loop run from its period.")
-	for _, l := range e.loops {
-		st := l.Stats()
-		fmt.Fprintf(w, "edgehmi_loop_jitter_max_seconds{loop=%q} %g\n", st.Name, st.JitterMax.Seconds())
-	}
-	help("edgehmi_loop_jitter_avg_seconds", "gauge", "Mean deviation of a loop run from its period.")
-	for _, l := range e.loops {
-		st := l.Stats()
-		fmt.Fprintf(w, "edgehmi_loop_jitter_avg_seconds{loop=%q} %g\n", st.Name, st.JitterAvg.Seconds())
-	}
+	e.loopMetrics(w, help)
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	help("edgehmi_go_heap_bytes", "gauge", "Go heap in use.")

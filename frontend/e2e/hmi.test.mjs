@@ -83,13 +83,19 @@ async function alarmState(page, name) {
  * Makes the demo's tank level go high (T101.LevelHi, limit 85): the operator
  * opens inlet valve XV101 and stops pump P101. The plant's PLC program acts
  * on the 80 % crossing only (closes the valve, starts the pump), so the
- * operator does it again after that; the level then rises to 100 %.
+ * operator does it again after that. Once the alarm is active the valve is
+ * closed, so the level stays above 85 % and below the latched high-high
+ * alarm's 95 %.
  */
 async function provokeLevelHigh(page) {
   assert.ok(await alarmState(page, 'T101.LevelHi'), 'the demo has the alarm T101.LevelHi');
   await until(
     async () => {
-      if ((await alarmState(page, 'T101.LevelHi')).active) return true;
+      if ((await alarmState(page, 'T101.LevelHi')).active) {
+        const [st, body] = await post(page, '/api/v1/tags/XV101.Open/write', { value: false, reason: 'e2e: hold the level' });
+        assert.equal(st, 200, `write XV101.Open: ${body}`);
+        return true;
+      }
       // Filling by hand: valve open, pump stopped; again whenever the PLC undid it.
       if ((await tagValue(page, 'XV101.Open')) !== true || (await tagValue(page, 'P101.Running')) !== false) {
         for (const [tag, value] of [
