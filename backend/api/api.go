@@ -13,6 +13,7 @@ import (
 	"github.com/edgehmi/edgehmi/backend/alarm"
 	"github.com/edgehmi/edgehmi/backend/auth"
 	"github.com/edgehmi/edgehmi/backend/config"
+	"github.com/edgehmi/edgehmi/backend/control"
 	"github.com/edgehmi/edgehmi/backend/driver"
 	"github.com/edgehmi/edgehmi/backend/hmi"
 	"github.com/edgehmi/edgehmi/backend/poll"
@@ -98,13 +99,17 @@ type Service struct {
 	auth    *auth.Service
 	alarms  AlarmSource
 	env     driver.Env // the data directory: OPC UA certificates
+	writer  *Writer    // the unaudited write path that commands share with loops
+	// loops and interlocks, set by SetControl (nil: the project has none)
+	loops      *control.Runner
+	interlocks *control.Interlocks
 }
 
 // New returns the service. devices maps device names to their pollers.
 // env is what the drivers got: the data directory, where the OPC UA
 // screens find the client certificate and the server certificates.
 func New(info Info, db *tags.DB, devices map[string]*poll.Device, st *store.Store, au *auth.Service, alarms AlarmSource, env driver.Env) *Service {
-	return &Service{info: info, db: db, devices: devices, store: st, auth: au, alarms: alarms, env: env}
+	return &Service{info: info, db: db, devices: devices, store: st, auth: au, alarms: alarms, env: env, writer: NewWriter(db, devices)}
 }
 
 // Info describes the running project.
@@ -124,6 +129,11 @@ type TagView struct {
 	WriteRole   string      `json:"write_role,omitempty"` // writable tags: the role a write needs
 	Description string      `json:"description"`
 	Device      string      `json:"device"`
+	// MomentaryMS marks a push button: the default length of its pulse.
+	MomentaryMS int64 `json:"momentary_ms,omitempty"`
+	// ConfirmDelta: the page asks for a confirmation before a write that
+	// changes the value by more than this.
+	ConfirmDelta float64 `json:"confirm_delta,omitempty"`
 }
 
 // TagDetail adds a tag's definition to its state.
@@ -133,6 +143,9 @@ type TagDetail struct {
 	Type     string        `json:"type"`
 	Scale    *config.Scale `json:"scale,omitempty"`
 	Deadband float64       `json:"deadband"`
+	// Interlocks are the active interlocks that block or force writes to
+	// the tag, by name (empty when none).
+	Interlocks []string `json:"interlocks"`
 }
 
 func (s *Service) view(i int, smp hmi.Sample) TagView {
@@ -141,6 +154,8 @@ func (s *Service) view(i int, smp hmi.Sample) TagView {
 		Unit: d.Unit, Writable: d.Writable, Low: d.Low, High: d.High, Description: d.Description, Device: d.Device}
 	if d.Writable {
 		v.WriteRole = writeRole(d).String()
+		v.MomentaryMS = d.Momentary.Milliseconds()
+		v.ConfirmDelta = d.ConfirmDelta
 	}
 	return v
 }
@@ -168,7 +183,8 @@ func (s *Service) Tag(name string) (TagDetail, error) {
 		return TagDetail{}, errorf(CodeNotFound, tags.ErrUnknownTag, "there is no tag %q", name)
 	}
 	d := s.db.Def(i)
-	return TagDetail{TagView: s.view(i, s.db.Get(i)), Address: d.Address, Type: d.Type, Scale: d.Scale, Deadband: d.Deadband}, nil
+	return TagDetail{TagView: s.view(i, s.db.Get(i)), Address: d.Address, Type: d.Type, Scale: d.Scale, Deadband: d.Deadband,
+		Interlocks: s.interlocksOf(i)}, nil
 }
 
 // Alarms returns the current alarms (all, including normal ones, if all).
@@ -267,37 +283,24 @@ func (s *Service) write(ctx context.Context, who Principal, name string, v hmi.V
 	if need := writeRole(s.db.Def(i)); !who.Role.Allows(need) {
 		return TagView{}, errorf(CodeForbidden, nil, "%s may not write %s: it needs the %s role", who.User, name, need)
 	}
-	old := s.db.Get(i)
-	ev.Old = old.Value.Text()
-	raw, err := s.db.ToRaw(i, v)
-	switch {
-	case errors.Is(err, tags.ErrNotWritable):
-		return TagView{}, errorf(CodeConflict, err, "%s is read-only", name)
-	case err != nil:
-		return TagView{}, errorf(CodeInvalid, err, "%v", err)
+	ev.Old = s.db.Get(i).Value.Text()
+	if err := s.interlocked(i, v); err != nil {
+		return TagView{}, err
 	}
-	def := s.db.Def(i)
-	dev, ok := s.devices[def.Device]
-	if !ok {
-		return TagView{}, errorf(CodeUnavailable, nil, "device %q of %s is not running", def.Device, name)
-	}
+	return s.writeReadBack(ctx, i, v, ev)
+}
+
+// writeReadBack writes through the shared write path, waits for the
+// read-back and notes it in ev.
+func (s *Service) writeReadBack(ctx context.Context, i int, v hmi.Value, ev *hmi.Event) (TagView, error) {
 	// Watch for the read-back before writing, so a fast answer is not missed.
 	watch := s.db.Subscribe()
 	defer s.db.Unsubscribe(watch)
-	if err := dev.Write(ctx, i, raw); err != nil {
-		switch {
-		case errors.Is(err, driver.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
-			return TagView{}, errorf(CodeTimeout, err, "device %q did not answer the write of %s in time", def.Device, name)
-		case errors.Is(err, driver.ErrBadValue):
-			return TagView{}, errorf(CodeInvalid, err, "device %q refused the value for %s: %v", def.Device, name, err)
-		case errors.Is(err, driver.ErrReadOnly):
-			return TagView{}, errorf(CodeConflict, err, "device %q does not let %s be written: %v", def.Device, name, err)
-		default:
-			return TagView{}, errorf(CodeUnavailable, err, "device %q refused the write of %s: %v", def.Device, name, err)
-		}
+	raw, err := s.writer.Write(ctx, i, v)
+	if err != nil {
+		return TagView{}, err
 	}
-	want := s.db.ToEng(i, raw)
-	smp := s.readBack(ctx, i, want, watch, def.Device)
+	smp := s.readBack(ctx, i, s.db.ToEng(i, raw), watch, s.db.Def(i).Device)
 	ev.Readback = smp.Value.Text()
 	return s.view(i, smp), nil
 }

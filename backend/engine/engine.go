@@ -189,15 +189,18 @@ func Start(ctx context.Context, o Options) (_ *Engine, err error) {
 	if e.alarms, err = newAlarmRunner(p.Alarms, e.db, e.devs, e.store, e.hub, e.log); err != nil {
 		return nil, err
 	}
-	if e.interlocks, err = control.NewInterlocks(p.Interlocks, e.db, e.writeTag, e.log, e.store.Log); err != nil {
+	// Loops and interlocks write through the API's write path, unaudited.
+	w := api.NewWriter(e.db, e.devs)
+	if e.interlocks, err = control.NewInterlocks(p.Interlocks, e.db, w.WriteTag, e.log, e.store.Log); err != nil {
 		return nil, err
 	}
-	if e.loops, err = control.NewRunner(p.Loops, e.db, e.writeTag, e.log, control.RunnerOptions{Forcer: e.interlocks}); err != nil {
+	if e.loops, err = control.NewRunner(p.Loops, e.db, w.WriteTag, e.log, control.RunnerOptions{Forcer: e.interlocks}); err != nil {
 		return nil, err
 	}
 
 	info := api.Info{Name: p.Name, Version: o.Version, Demo: o.Demo, UIIdleLogoutS: int(p.Server.UIIdleLogout.Seconds())}
 	svc := api.New(info, e.db, e.devs, e.store, au, e.alarms, driver.Env{DataDir: o.DataDir})
+	svc.SetControl(e.loops, e.interlocks)
 	e.web = web.New(svc, e.hub, web.Options{Static: o.Static, Log: e.log, Health: e.health, Metrics: e.metrics, Secure: e.secure})
 	e.http = e.web.HTTPServer()
 	e.http.TLSConfig = tlsConf
@@ -263,20 +266,6 @@ func pointAtSim(p *config.Project, s *sim.Sim) *config.Project {
 		}
 	}
 	return &cp
-}
-
-// writeTag is the write path of the control loops: the tag database's
-// checks, then the device's poller.
-func (e *Engine) writeTag(ctx context.Context, tag int, v hmi.Value) error {
-	raw, err := e.db.ToRaw(tag, v)
-	if err != nil {
-		return err
-	}
-	d, ok := e.devs[e.db.Def(tag).Device]
-	if !ok {
-		return fmt.Errorf("tag %q: device %q is not running", e.db.Def(tag).Name, e.db.Def(tag).Device)
-	}
-	return d.Write(ctx, tag, raw)
 }
 
 // Sim is the built-in plant in demo mode (nil otherwise), for fault
