@@ -67,7 +67,7 @@ go test -run '^$' -bench 'BenchmarkAuditLatency' -benchtime 5000x ./backend/stor
 go test -run '^$' -bench 'BenchmarkLogin' -benchtime 20x ./backend/auth
 go test -run '^$' -bench 'BenchmarkEvaluate|BenchmarkTick' ./backend/alarm
 go test -run '^$' -bench 'BenchmarkJournal$' -benchtime 2000x ./backend/store
-go test -run '^$' -bench 'BenchmarkActivationsWeek' -benchtime 5x ./backend/store
+go test -run '^$' -bench 'BenchmarkJournalWeek' -benchtime 5x ./backend/store
 go test -run '^$' -bench 'BenchmarkAlarmStorm' -benchtime 1x -count 3 ./backend/engine
 go test -run '^$' -bench 'BenchmarkPoll100k' -benchtime 1x ./backend/engine
 go test -run '^$' -bench 'BenchmarkOPCUA10k' -benchtime 1x ./backend/engine

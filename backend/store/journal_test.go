@@ -365,9 +365,11 @@ func BenchmarkJournal(b *testing.B) {
 	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "rows/s")
 }
 
-// BenchmarkActivationsWeek counts the KPIs' activations over a week of
-// journal (EDGEHMI_BENCH_JOURNAL_ROWS rows, default 1,000,000).
-func BenchmarkActivationsWeek(b *testing.B) {
+// BenchmarkJournalWeek queries a week of journal (EDGEHMI_BENCH_JOURNAL_ROWS
+// rows, default 1,000,000): the KPIs' activations over the week and over
+// its last day, and the history's newest 200 rows, unfiltered and by area,
+// alarm and kind.
+func BenchmarkJournalWeek(b *testing.B) {
 	n := 1_000_000
 	if v := os.Getenv("EDGEHMI_BENCH_JOURNAL_ROWS"); v != "" {
 		n, _ = strconv.Atoi(v)
@@ -377,18 +379,42 @@ func BenchmarkActivationsWeek(b *testing.B) {
 	t0 := time.Now()
 	weekOfJournal(b, s, n, end)
 	b.Logf("%d journal rows written in %v", n, time.Since(t0).Round(time.Millisecond))
-	q := ActivationQuery{From: base, To: end, Window: 10 * time.Minute, Burst: 3, BurstWithin: time.Minute, Describe: 10}
-	var a Activations
-	for b.Loop() {
-		var err error
-		if a, err = s.Activations(context.Background(), q); err != nil {
-			b.Fatal(err)
-		}
+	for _, c := range []struct {
+		name string
+		from time.Time
+	}{{"activations_week", base}, {"activations_day", end.Add(-24 * time.Hour)}} {
+		b.Run(c.name, func(b *testing.B) {
+			q := ActivationQuery{From: c.from, To: end, Window: 10 * time.Minute, Burst: 3, BurstWithin: time.Minute, Describe: 10}
+			var a Activations
+			for b.Loop() {
+				var err error
+				if a, err = s.Activations(context.Background(), q); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(a.Total+a.Hidden), "activations")
+			b.ReportMetric(float64(len(a.Alarms)), "alarms")
+		})
 	}
-	b.ReportMetric(float64(a.Total+a.Hidden), "activations")
-	day, err := s.Activations(context.Background(), ActivationQuery{From: end.Add(-24 * time.Hour), To: end, Window: 10 * time.Minute, Burst: 3, BurstWithin: time.Minute, Describe: 10})
-	if err != nil {
-		b.Fatal(err)
+	for _, c := range []struct {
+		name string
+		q    JournalQuery
+	}{
+		{"history", JournalQuery{From: base, To: end}},
+		{"history_area", JournalQuery{From: base, To: end, Area: "Area07"}},
+		{"history_alarm", JournalQuery{From: base, To: end, Alarm: "Area07.Alarm0007"}},
+		{"history_rare_kind", JournalQuery{From: base, To: end, Kinds: []string{"shelve"}}},
+		{"history_priority", JournalQuery{From: base, To: end, Priorities: []string{"critical"}}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			var rows []JournalRow
+			for b.Loop() {
+				var err error
+				if rows, err = s.JournalRows(context.Background(), c.q); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(rows)), "rows")
+		})
 	}
-	b.Logf("week: %d activations (%d hidden), %d windows, %d alarms; last day: %d", a.Total, a.Hidden, len(a.Windows), len(a.Alarms), day.Total)
 }
