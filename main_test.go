@@ -19,7 +19,7 @@ func TestCheck(t *testing.T) {
 	if code := run(context.Background(), []string{"check", "--config", "examples/demo.yaml"}, &out, &errb); code != 0 {
 		t.Fatalf("check demo: exit %d: %s", code, errb.String())
 	}
-	if !strings.Contains(out.String(), `examples/demo.yaml: ok: project "Demo mixing line": 2 devices, 11 tags, 11 alarms, 1 loops, 0 interlocks`) {
+	if !strings.Contains(out.String(), `examples/demo.yaml: ok: project "Demo mixing line": 2 devices, 13 tags, 11 alarms, 1 loops, 1 interlocks`) {
 		t.Errorf("summary = %q", out.String())
 	}
 

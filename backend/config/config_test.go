@@ -32,7 +32,7 @@ func TestDemoProjectIsValid(t *testing.T) {
 	if err != nil {
 		t.Fatalf("demo project: %v", err)
 	}
-	if got := p.Summary(); got != `project "Demo mixing line": 2 devices, 11 tags, 11 alarms, 1 loops, 0 interlocks` {
+	if got := p.Summary(); got != `project "Demo mixing line": 2 devices, 13 tags, 11 alarms, 1 loops, 1 interlocks` {
 		t.Errorf("summary = %q", got)
 	}
 	if len(p.Hash) != 64 {
