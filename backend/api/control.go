@@ -182,6 +182,12 @@ func (s *Service) loopView(l *control.Loop) LoopView {
 		lo, hi := l.SetpointLimits()
 		v.SP = Num(math.Max(lo, math.Min(hi, smp.Value.Float())))
 	}
+	// In manual the output is what its tag reads (the loop follows it).
+	if out >= 0 && st.Target == control.Manual && st.Interlock == "" {
+		if smp := s.db.Get(out); smp.Quality == hmi.Good {
+			v.Out = Num(smp.Value.Float())
+		}
+	}
 	v.Unit = s.db.Def(pv).Unit
 	if out >= 0 {
 		v.OutUnit = s.db.Def(out).Unit
@@ -224,7 +230,7 @@ func (s *Service) loop(name string) (*control.Loop, error) {
 func (s *Service) loopCommand(who Principal, name, action, asked, reason string, need hmi.Role, what string,
 	do func(l *control.Loop, ev *hmi.Event) error) (LoopView, error) {
 	ev := hmi.Event{Kind: hmi.EventAudit, Source: name, User: who.User, Address: who.Address, Action: action, New: asked, Reason: reason}
-	err := require(who, need, what+" of loop "+name)
+	err := require(who, need, what)
 	var l *control.Loop
 	if err == nil {
 		l, err = s.loop(name)
@@ -245,7 +251,7 @@ func (s *Service) loopCommand(who Principal, name, action, asked, reason string,
 // LoopMode asks a loop for a mode: auto, manual or cascade. Operator role.
 // Audited as loop.mode with the old and new mode asked for.
 func (s *Service) LoopMode(who Principal, name, mode, reason string) (LoopView, error) {
-	return s.loopCommand(who, name, "loop.mode", mode, reason, hmi.RoleOperator, "change the mode", func(l *control.Loop, ev *hmi.Event) error {
+	return s.loopCommand(who, name, "loop.mode", mode, reason, hmi.RoleOperator, "change the mode of loop "+name, func(l *control.Loop, ev *hmi.Event) error {
 		target, _ := l.Mode()
 		ev.Old = target.String()
 		m, err := control.ParseMode(mode)
@@ -268,7 +274,7 @@ func (s *Service) LoopMode(who Principal, name, mode, reason string) (LoopView, 
 // setpoint from its primary in cascade (409). Audited as loop.sp with the
 // old, new and read-back value.
 func (s *Service) LoopSetpoint(ctx context.Context, who Principal, name string, v float64, reason string) (LoopView, error) {
-	return s.loopCommand(who, name, "loop.sp", number(v), reason, hmi.RoleOperator, "change the setpoint", func(l *control.Loop, ev *hmi.Event) error {
+	return s.loopCommand(who, name, "loop.sp", number(v), reason, hmi.RoleOperator, "change the setpoint of loop "+name, func(l *control.Loop, ev *hmi.Event) error {
 		_, sp, _ := l.Tags()
 		def := s.db.Def(sp)
 		ev.Old = s.db.Get(sp).Value.Text()
@@ -294,7 +300,7 @@ func (s *Service) LoopSetpoint(ctx context.Context, who Principal, name string, 
 // its output limits (400 outside): operator role (or the OUT tag's write
 // role). Audited as loop.out with the old, new and read-back value.
 func (s *Service) LoopOutput(ctx context.Context, who Principal, name string, v float64, reason string) (LoopView, error) {
-	return s.loopCommand(who, name, "loop.out", number(v), reason, hmi.RoleOperator, "set the output", func(l *control.Loop, ev *hmi.Event) error {
+	return s.loopCommand(who, name, "loop.out", number(v), reason, hmi.RoleOperator, "set the output of loop "+name, func(l *control.Loop, ev *hmi.Event) error {
 		_, _, out := l.Tags()
 		ev.Old = number(l.State().Out)
 		if out >= 0 {
@@ -352,7 +358,7 @@ func number(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
 // change lasts until edgehmi restarts: put it into the project file to
 // keep it. Audited as loop.tuning with the old and new gains.
 func (s *Service) LoopTuning(who Principal, name string, c TuningChange, reason string) (LoopView, error) {
-	return s.loopCommand(who, name, "loop.tuning", c.String(), reason, hmi.RoleEngineer, "tune", func(l *control.Loop, ev *hmi.Event) error {
+	return s.loopCommand(who, name, "loop.tuning", c.String(), reason, hmi.RoleEngineer, "tune loop "+name, func(l *control.Loop, ev *hmi.Event) error {
 		old := l.Tuning()
 		ev.Old = old.String()
 		t := old

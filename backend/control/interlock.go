@@ -280,6 +280,7 @@ func (s *Interlocks) evaluate(il *interlock, changed []int, now time.Time) {
 	for _, f := range post {
 		s.out.post(f.tag, TagValue(s.db.Def(f.tag), f.value), s, now)
 	}
+	s.out.flush()
 	if logIt {
 		s.logChange(il, active, reason, now)
 	}

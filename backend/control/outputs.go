@@ -3,6 +3,7 @@ package control
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/edgehmi/edgehmi/backend/hmi"
@@ -40,6 +41,7 @@ type outQueue struct {
 	device string
 	tags   []int // slot -> tag
 	wake   chan struct{}
+	posted atomic.Bool // posts since the last flush
 
 	mu      sync.Mutex
 	jobs    []outJob // slot -> newest pending value
@@ -81,7 +83,10 @@ func newOutputs(db *tags.DB, tagIDs []int, write Writer) *outputs {
 }
 
 // post queues a write of v to tag (one of the tags the outputs were made
-// for) and returns at once; sink hears how it ended.
+// for) and returns at once; sink hears how it ended. The writers start on
+// it at the next flush: a batch of posts wakes each device's writer once,
+// after the batch, instead of waking writers that would compete with the
+// rest of the batch for the CPU and the loops' locks.
 func (o *outputs) post(tag int, v hmi.Value, sink outSink, now time.Time) {
 	s, ok := o.byTag[tag]
 	if !ok {
@@ -95,9 +100,18 @@ func (o *outputs) post(tag int, v hmi.Value, sink outSink, now time.Time) {
 		q.fifo = append(q.fifo, s.slot)
 	}
 	q.mu.Unlock()
-	select {
-	case q.wake <- struct{}{}:
-	default:
+	q.posted.Store(true)
+}
+
+// flush wakes the writers of the devices that have new posts.
+func (o *outputs) flush() {
+	for _, q := range o.queues {
+		if q.posted.Swap(false) {
+			select {
+			case q.wake <- struct{}{}:
+			default:
+			}
+		}
 	}
 }
 

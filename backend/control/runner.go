@@ -213,6 +213,7 @@ func (r *Runner) Run(ctx context.Context) {
 				r.out.post(l.out, hmi.Number(v), l, t)
 			}
 		}
+		r.out.flush()
 	}
 }
 
