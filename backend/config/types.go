@@ -23,6 +23,9 @@ type Project struct {
 	// Interlocks block operator commands and force outputs while a
 	// condition over tags holds.
 	Interlocks []Interlock `yaml:"interlocks"`
+	// History configures the tag history: retention and the default
+	// heartbeat.
+	History History `yaml:"history"`
 
 	// File is the path the project was read from ("" if built in code).
 	File string `yaml:"-"`
@@ -158,6 +161,9 @@ type Tag struct {
 	// ConfirmDelta asks the page to confirm a write that changes the value
 	// by more than this (engineering units); 0 never asks.
 	ConfirmDelta float64 `yaml:"confirm_delta"`
+	// History overrides how the tag is recorded in the history (nil: by
+	// the project's defaults).
+	History *TagHistory `yaml:"history"`
 }
 
 // ScanPeriod is the period of a scan class, if the project has it.

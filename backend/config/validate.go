@@ -115,6 +115,7 @@ func (v *validator) validate() {
 	v.alarms()
 	v.loops()
 	v.interlocks()
+	v.history()
 }
 
 func (v *validator) scanClasses() {

@@ -154,7 +154,7 @@ func TestMigrationKeepsEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Back to version 2, as a database written before the journal was.
-	for _, q := range []string{"DROP TABLE alarm_journal", "PRAGMA user_version = 2",
+	for _, q := range []string{"DROP TABLE alarm_journal", "DROP TABLE history", "DROP TABLE history_1m", "DROP TABLE history_tags", "PRAGMA user_version = 2",
 		"INSERT INTO events(ts, kind, source, action) VALUES (1, 'alarm', 'A', 'activate')"} {
 		if _, err := s.db.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)

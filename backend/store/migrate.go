@@ -72,6 +72,36 @@ var migrations = []string{
 		BEGIN SELECT RAISE(ABORT, 'the alarm journal is append-only'); END;
 	CREATE TRIGGER alarm_journal_append_only_delete BEFORE DELETE ON alarm_journal
 		BEGIN SELECT RAISE(ABORT, 'the alarm journal is append-only'); END;`,
+	// 4: tag history. history_tags names the tags once; history holds the
+	// raw samples keyed (tag, ts) without a rowid, so that one tag's range
+	// is one primary-key range scan; history_1m is a per-minute rollup of
+	// the same samples (min, max, last, count, worst quality), maintained
+	// by the writer in the same transaction, which long-range queries read
+	// instead of the raw rows. value is NULL when the sample had none (a
+	// Bad quality without a last value); quality is 0 bad, 1 uncertain, 2
+	// good.
+	`CREATE TABLE history_tags (
+		id   INTEGER PRIMARY KEY,
+		name TEXT NOT NULL UNIQUE
+	);
+	CREATE TABLE history (
+		tag     INTEGER NOT NULL,
+		ts      INTEGER NOT NULL, -- Unix milliseconds
+		value   REAL,
+		quality INTEGER NOT NULL,
+		PRIMARY KEY (tag, ts)
+	) WITHOUT ROWID;
+	CREATE TABLE history_1m (
+		tag     INTEGER NOT NULL,
+		ts      INTEGER NOT NULL, -- start of the minute, Unix milliseconds
+		min     REAL,
+		max     REAL,
+		last    REAL,
+		last_ts INTEGER NOT NULL,
+		n       INTEGER NOT NULL,
+		quality INTEGER NOT NULL, -- the worst in the minute
+		PRIMARY KEY (tag, ts)
+	) WITHOUT ROWID;`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

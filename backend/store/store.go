@@ -47,20 +47,29 @@ type Store struct {
 	// the last batch was committed.
 	journaled  uint64
 	lastCommit time.Time
+
+	// histIDs caches history_tags (name to id); only the writer uses it.
+	histIDs map[string]int64
+	// histRecorded counts the history samples committed.
+	histRecorded uint64
 }
 
 // batch is what the writer commits in one transaction.
 type batch struct {
 	events  []hmi.Event
 	journal []alarm.Transition
+	history []HistSample
+	// prunes are retention jobs, run by the writer after the batch.
+	prunes []*pruneJob
 }
 
-func (b *batch) len() int { return len(b.events) + len(b.journal) }
+func (b *batch) len() int { return len(b.events) + len(b.journal) + len(b.history) }
 
 func (b *batch) reset() {
 	clear(b.events)
 	clear(b.journal)
-	b.events, b.journal = b.events[:0], b.journal[:0]
+	clear(b.prunes)
+	b.events, b.journal, b.history, b.prunes = b.events[:0], b.journal[:0], b.history[:0], b.prunes[:0]
 }
 
 // Open opens (creating if needed) the database in dir and migrates it to the
@@ -70,7 +79,7 @@ func Open(ctx context.Context, dir string, log *slog.Logger) (*Store, error) {
 		return nil, fmt.Errorf("data directory %q: %w", dir, err)
 	}
 	path := filepath.Join(dir, FileName)
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_txlock=immediate"
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-32768)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("database %q: %w", path, err)
@@ -83,7 +92,7 @@ func Open(ctx context.Context, dir string, log *slog.Logger) (*Store, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Store{db: db, log: log, wake: make(chan struct{}, 1)}
+	s := &Store{db: db, log: log, wake: make(chan struct{}, 1), histIDs: map[string]int64{}}
 	s.flushed = sync.NewCond(&s.mu)
 	return s, nil
 }
@@ -190,14 +199,14 @@ func (s *Store) Run(ctx context.Context) error {
 			// Commit everything still queued before returning.
 			for {
 				s.take(&b)
-				if b.len() == 0 {
+				if b.len() == 0 && len(b.prunes) == 0 {
 					return nil
 				}
 				s.commit(commitCtx, &b)
 			}
 		case <-s.wake:
 			s.take(&b)
-			if b.len() > 0 {
+			if b.len() > 0 || len(b.prunes) > 0 {
 				s.commit(commitCtx, &b)
 			}
 		}
@@ -215,15 +224,23 @@ func (s *Store) take(b *batch) {
 const insertEvent = `INSERT INTO events(ts, kind, source, user, address, action, old, new, readback, reason, result, detail) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`
 
 func (s *Store) commit(ctx context.Context, b *batch) {
-	err := s.insert(ctx, b.events, b.journal)
+	err := s.insert(ctx, b.events, b.journal, b.history)
 	if err != nil {
-		s.log.Error("event log: commit failed; events and journal entries lost", "events", len(b.events), "journal", len(b.journal), "err", err)
+		s.log.Error("event log: commit failed; events and journal entries lost", "events", len(b.events), "journal", len(b.journal), "history", len(b.history), "err", err)
+	}
+	if err != nil {
+		clear(s.histIDs) // ids of tags first seen in the batch were rolled back
+	}
+	for _, p := range b.prunes {
+		p.res, p.err = s.prune(ctx, p.policy, p.now)
+		close(p.done)
 	}
 	now := time.Now()
 	s.mu.Lock()
 	s.done += uint64(b.len())
 	if err == nil {
 		s.journaled += uint64(len(b.journal))
+		s.histRecorded += uint64(len(b.history))
 		s.lastCommit = now
 	}
 	s.flushed.Broadcast()
@@ -236,13 +253,13 @@ func (s *Store) Append(ctx context.Context, ev hmi.Event) error {
 	if ev.TS.IsZero() {
 		ev.TS = time.Now()
 	}
-	if err := s.insert(ctx, []hmi.Event{ev}, nil); err != nil {
+	if err := s.insert(ctx, []hmi.Event{ev}, nil, nil); err != nil {
 		return fmt.Errorf("event log: %w", err)
 	}
 	return nil
 }
 
-func (s *Store) insert(ctx context.Context, events []hmi.Event, journal []alarm.Transition) error {
+func (s *Store) insert(ctx context.Context, events []hmi.Event, journal []alarm.Transition, history []HistSample) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -262,6 +279,11 @@ func (s *Store) insert(ctx context.Context, events []hmi.Event, journal []alarm.
 	}
 	if len(journal) > 0 {
 		if err := insertJournal(ctx, tx, journal); err != nil {
+			return err
+		}
+	}
+	if len(history) > 0 {
+		if err := s.insertHistory(ctx, tx, history); err != nil {
 			return err
 		}
 	}
