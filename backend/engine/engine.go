@@ -71,6 +71,7 @@ type Engine struct {
 	secure     bool
 	sim        *sim.Sim
 	alarms     *alarmRunner
+	historian  *store.Historian // nil when the project records no history
 	loops      *control.Runner
 	interlocks *control.Interlocks
 	devs       map[string]*poll.Device
@@ -189,6 +190,9 @@ func Start(ctx context.Context, o Options) (_ *Engine, err error) {
 	if e.alarms, err = newAlarmRunner(p.Alarms, e.db, e.devs, e.store, e.hub, e.log); err != nil {
 		return nil, err
 	}
+	if !p.History.Disabled {
+		e.historian = store.NewHistorian(e.db, e.store, store.SpecsOf(p))
+	}
 	// Loops and interlocks write through the API's write path, unaudited.
 	w := api.NewWriter(e.db, e.devs)
 	if e.interlocks, err = control.NewInterlocks(p.Interlocks, e.db, w.WriteTag, e.log, e.store.Log); err != nil {
@@ -210,6 +214,11 @@ func Start(ctx context.Context, o Options) (_ *Engine, err error) {
 	}
 	e.wg.Go(func() { e.hub.Run(runCtx) })
 	e.wg.Go(func() { e.alarms.Run(runCtx) })
+	if e.historian != nil {
+		e.wg.Go(func() { e.historian.Run(runCtx) })
+		policy := store.RetentionPolicy{MaxAge: p.History.Retention.Duration, MaxBytes: int64(p.History.MaxSize)}
+		e.wg.Go(func() { e.store.RunRetention(runCtx, policy, historyRetentionEvery) })
+	}
 	e.wg.Go(func() { e.interlocks.Run(runCtx) })
 	e.wg.Go(func() { e.loops.Run(runCtx) })
 	e.wg.Go(func() {
@@ -235,6 +244,9 @@ func Start(ctx context.Context, o Options) (_ *Engine, err error) {
 		"tags", e.db.Len(), "demo", o.Demo, "startup", time.Since(e.started).Round(time.Microsecond))
 	return e, nil
 }
+
+// historyRetentionEvery is how often the history's retention is enforced.
+const historyRetentionEvery = 10 * time.Minute
 
 // sourceDeadband is a tag's deadband for its device to apply: absolute in
 // raw units (the engineering deadband through the tag's scale), or a

@@ -107,6 +107,8 @@ func New(svc *api.Service, hub *Hub, o Options) *Server {
 	mux.HandleFunc("POST /api/v1/alarms/{name}/out-of-service", s.removeAlarmFromService)
 	mux.HandleFunc("POST /api/v1/alarms/{name}/return-to-service", s.returnAlarmToService)
 	mux.HandleFunc("GET /api/v1/events", s.events)
+	mux.HandleFunc("GET /api/v1/history", s.history)
+	mux.HandleFunc("GET /api/v1/history/export", s.historyExport)
 	mux.HandleFunc("GET /api/v1/devices", s.devices)
 	mux.HandleFunc("GET /api/v1/opcua/devices", s.opcuaDevices)
 	mux.HandleFunc("GET /api/v1/opcua/browse", s.opcuaBrowse)
