@@ -73,6 +73,19 @@ go test -run '^$' -bench 'BenchmarkPoll100k' -benchtime 1x ./backend/engine
 go test -run '^$' -bench 'BenchmarkOPCUA10k' -benchtime 1x ./backend/engine
 EDGEHMI_BENCH_UA_PERIOD=1s go test -run '^$' -bench 'BenchmarkOPCUA10k' -benchtime 1x ./backend/engine
 
+echo "== control loops: PID step, loop run, interlock evaluation; 1,000 loops at 100 ms"
+go test -run '^$' -bench 'BenchmarkPIDUpdate|BenchmarkLoopRun|BenchmarkInterlockEvaluate' -benchmem ./backend/control
+go test -run '^$' -bench 'BenchmarkLoops1000' -benchtime 1x ./backend/control
+# The same under SCHED_FIFO, as a control service should run (systemd:
+# CPUSchedulingPolicy=fifo): other processes' load then no longer decides.
+go test -c -o "$tmp/control.test" ./backend/control
+if chrt -f 10 true 2>/dev/null; then
+  echo "-- under SCHED_FIFO (chrt -f 10)"
+  chrt -f 10 "$tmp/control.test" -test.run '^$' -test.bench 'BenchmarkLoops1000' -test.benchtime 1x
+else
+  echo "-- SCHED_FIFO: skipped (needs CAP_SYS_NICE)"
+fi
+
 echo "== alarm storm in the browser: 10,000 alarms from one write to the banner"
 chromium=${CHROMIUM_PATH:-/usr/bin/chromium}
 if [ -x "$chromium" ] && [ -d frontend/node_modules/playwright-core ]; then

@@ -259,3 +259,63 @@ func benchLoops(b *testing.B, way string, n int, period, window time.Duration) {
 		b.Fatal(fmt.Sprintf("nothing measured: %d runs, %d PV changes seen", runs, len(lat)))
 	}
 }
+
+// BenchmarkPIDUpdate is one step of the controller.
+func BenchmarkPIDUpdate(b *testing.B) {
+	p := NewPID(config.Loop{Kp: 2, Ti: 10, Td: 1, OutLow: 0, OutHigh: 100, OutRate: 50, DFilter: 0.1})
+	pv := 0.0
+	for b.Loop() {
+		pv = p.Update(60, pv*0.5+10, 100*time.Millisecond) * 0.5
+	}
+}
+
+// BenchmarkLoopRun is one run of a loop as the runner does it: the tag
+// reads, the setpoint, the PID, the counters.
+func BenchmarkLoopRun(b *testing.B) {
+	db := loopTags("L.pv", "L.sp", "L.out")
+	r, err := NewRunner([]config.Loop{loopCfg("L", 2, 10)}, db, func(context.Context, int, hmi.Value) error { return nil }, quiet, RunnerOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	set(db, "L.pv", 50, hmi.Good)
+	set(db, "L.sp", 60, hmi.Good)
+	set(db, "L.out", 10, hmi.Good)
+	l := r.loops[0]
+	t := time.Now()
+	l.run(t, t, nil)
+	for b.Loop() {
+		t = t.Add(fast)
+		l.run(t, t, nil)
+	}
+}
+
+// BenchmarkInterlockEvaluate is one evaluation of a condition over two
+// tags: the reads, the compiled expression, the state.
+func BenchmarkInterlockEvaluate(b *testing.B) {
+	p, err := config.Parse("p.yaml", []byte(interlockProject), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p.Interlocks[0].Cond, err = config.CompileExpr("T101.Level < 10 and not XV101.Open", func(n string) (string, bool) {
+		t, ok := p.Tag(n)
+		if !ok {
+			return "", false
+		}
+		return t.Type, true
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	db := tags.New(p.Tags)
+	s, err := NewInterlocks(p.Interlocks, db, func(context.Context, int, hmi.Value) error { return nil }, quiet, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	set(db, "T101.Level", 50, hmi.Good)
+	set(db, "XV101.Open", 1, hmi.Good)
+	il := s.list[0]
+	now := time.Now()
+	for b.Loop() {
+		s.evaluate(il, nil, now)
+	}
+}
