@@ -256,7 +256,7 @@ func benchLoops(b *testing.B, way string, n int, period, window time.Duration) {
 		pct(dev, 50), pct(dev, 99), cpuPct, 100*spun.Seconds()/elapsed.Seconds(), wait.Round(time.Millisecond), pct(lat, 50).Round(time.Microsecond),
 		pct(lat, 99).Round(time.Microsecond), len(lat), pct(wr, 50), pct(wr, 99))
 	if runs == 0 || len(lat) == 0 {
-		b.Fatal(fmt.Sprintf("nothing measured: %d runs, %d PV changes seen", runs, len(lat)))
+		b.Fatalf("nothing measured: %d runs, %d PV changes seen", runs, len(lat))
 	}
 }
 
