@@ -19,9 +19,10 @@ const (
 	// DefaultPulse is how long a pulse command holds a tag at 1 when
 	// neither the tag (momentary) nor the command says.
 	DefaultPulse = 500 * time.Millisecond
-	// MinPulse and MaxPulse bound a pulse.
+	// MinPulse and MaxPulse bound a pulse (the request that makes one
+	// answers when it ends, well within the HTTP server's write timeout).
 	MinPulse = 50 * time.Millisecond
-	MaxPulse = 60 * time.Second
+	MaxPulse = 10 * time.Second
 )
 
 // Loop modes an operator may ask for.

@@ -217,7 +217,7 @@ func TestControlErrors(t *testing.T) {
 			[]string{`p.yaml:40:16: tags[5] "TIC.PV": momentary: momentary is set but the tag is not writable`,
 				`p.yaml:41:20: tags[5] "TIC.PV": confirm_delta: confirm_delta is set but the tag is not writable`}},
 		{"momentary range", strings.Replace(controlBase, "momentary: 300ms", "momentary: 2m", 1),
-			[]string{`p.yaml:17:16: tags[1] "P101.Start": momentary: momentary 2m0s is out of range (50ms-1m0s)`}},
+			[]string{`p.yaml:17:16: tags[1] "P101.Start": momentary: momentary 2m0s is out of range (50ms-10s)`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
