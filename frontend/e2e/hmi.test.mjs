@@ -735,4 +735,69 @@ describe('edgehmi web UI against the demo server', { timeout: 300000 }, () => {
       await context.close();
     }
   });
+
+  test('(m) trends: a tag row opens its trend, the live pen moves, a drag zooms into the past and shows stored data, CSV export', async () => {
+    const { page, context, errors } = await openPage();
+    const chart = '[data-testid="trend-chart"]';
+    const attr = async (name) => Number(await page.getAttribute(chart, name));
+    try {
+      await page.click('[data-testid="tab-tags"]');
+      await page.click('[data-testid="trend-T101.Level"]');
+      await page.waitForSelector('[data-testid="trend-pen"][data-tag="T101.Level"]', { timeout: 10000 });
+      assert.match(page.url(), /#\/trends\?tags=T101\.Level$/);
+      await page.waitForSelector(`${chart}[data-mode="live"] .u-over`, { timeout: 10000 });
+
+      // Live: the last point's time advances.
+      const t0 = await until(async () => (await attr('data-last-ts')) || false, { what: 'a first point of T101.Level' });
+      await until(async () => (await attr('data-last-ts')) > t0, { timeout: 15000, what: 'the live pen to move' });
+
+      // The server (fresh) records from its start: wait until it holds 20 s.
+      const since = Date.now() - 600_000;
+      const first = (await getJSON(page, `/api/v1/history?tag=T101.Level&from=${since}&to=${Date.now()}&points=10000`)).series[0].t[0];
+      assert.ok(first > since, 'the history starts with the server');
+      await until(async () => Date.now() - first > 20_000, { timeout: 30000, what: '20 s of history' });
+
+      // Zoom: drag over [first + 2 s, now - 8 s] on the plot.
+      const box = await page.locator(`${chart} .u-over`).boundingBox();
+      const [from, to] = [await attr('data-from'), await attr('data-to')];
+      const x = (t) => box.x + ((t - from) / (to - from)) * box.width;
+      const a = first + 2000;
+      const b = Date.now() - 8000;
+      const answer = page.waitForResponse((r) => r.url().includes('/api/v1/history?') && r.status() === 200, { timeout: 10000 });
+      await page.mouse.move(x(a), box.y + box.height / 2);
+      await page.mouse.down();
+      await page.mouse.move(x(b), box.y + box.height / 2, { steps: 8 });
+      await page.mouse.up();
+      await answer;
+      await page.waitForSelector(`${chart}[data-mode="history"]`, { timeout: 5000 });
+      const [zf, zt] = [await attr('data-from'), await attr('data-to')];
+      assert.ok(Math.abs(zf - a) < 3000 && Math.abs(zt - b) < 3000, `zoomed to ${zf}..${zt}, dragged ${a}..${b}`);
+      // Stored data in the past: points, the newest before the zoom's end.
+      await until(async () => (await attr('data-points')) >= 5, { timeout: 10000, what: 'stored points in the zoomed range' });
+      const last = await attr('data-last-ts');
+      assert.ok(last <= zt && last >= zf, `the newest point ${last} lies in ${zf}..${zt}`);
+      await sleep(2500);
+      assert.equal(await attr('data-last-ts'), last, 'a zoomed trend does not follow live');
+      // The legend shows the value under the cursor.
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+      const legend = await text(page, `${chart} .u-legend .u-series:nth-child(2) .u-value`);
+      assert.match(legend, /^-?\d+(\.\d+)? %$/, `legend value ${JSON.stringify(legend)}`);
+      await page.screenshot({ path: join(outDir, 'trend-zoomed.png'), animations: 'disabled' });
+
+      // Export the shown range as CSV.
+      const [download] = await Promise.all([page.waitForEvent('download', { timeout: 15000 }), page.click('[data-testid="trend-export"]')]);
+      assert.match(download.suggestedFilename(), /^edgehmi-history-.*\.csv$/);
+      const rows = readFileSync(await download.path(), 'utf8').trim().split('\n');
+      assert.equal(rows[0], 'time,tag,value,quality');
+      assert.ok(rows.length > 5, `${rows.length} rows`);
+      assert.match(rows[1], /^\d{4}-\d\d-\d\dT[\d:.]+Z,T101\.Level,[-\d.e]*,(good|uncertain|bad)$/);
+
+      // Back to live.
+      await page.click('[data-testid="trend-preset-10min"]');
+      await page.waitForSelector(`${chart}[data-mode="live"]`, { timeout: 5000 });
+      assert.deepEqual(errors, [], 'no uncaught page errors');
+    } finally {
+      await context.close();
+    }
+  });
 });

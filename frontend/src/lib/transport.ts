@@ -175,6 +175,33 @@ export const api = {
       filename: dispositionFilename(res.headers.get('Content-Disposition')),
     }));
   },
+
+  /**
+   * GET a long file (a history export) as a stream: onStart sees the
+   * response's headers (e.g. X-Row-Estimate), onChunk each chunk of bytes
+   * as it arrives, for a progress bar.
+   */
+  downloadStream(
+    path: string,
+    onStart: (headers: Headers) => void,
+    onChunk: (chunk: Uint8Array) => void,
+    timeoutMs = 30 * 60_000,
+  ): Promise<Download> {
+    return exchange('GET', path, undefined, timeoutMs, 'text/csv', async (res) => {
+      onStart(res.headers);
+      const filename = dispositionFilename(res.headers.get('Content-Disposition'));
+      const reader = res.body?.getReader();
+      if (!reader) return { blob: await res.blob(), filename };
+      const parts: BlobPart[] = [];
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        parts.push(value);
+        onChunk(value);
+      }
+      return { blob: new Blob(parts, { type: 'text/csv' }), filename };
+    });
+  },
 };
 
 // ---------------------------------------------------------------- websocket

@@ -3,7 +3,7 @@
 
 import { DEFAULT_SORT, EMPTY_FILTER, type Scope, type SummaryFilter, type SummarySort } from './alarms';
 
-export type View = 'overview' | 'alarms' | 'tags' | 'audit' | 'diagnostics' | 'engineering';
+export type View = 'overview' | 'alarms' | 'tags' | 'trends' | 'audit' | 'diagnostics' | 'engineering';
 
 /** The Alarms screen's parts: the live summary, the journal, the KPIs. */
 export type AlarmPane = 'summary' | 'history' | 'kpi';
@@ -12,6 +12,7 @@ const HASH: Record<View, string> = {
   overview: '#/',
   alarms: '#/alarms',
   tags: '#/tags',
+  trends: '#/trends',
   audit: '#/audit',
   diagnostics: '#/diagnostics',
   engineering: '#/engineering',
@@ -24,6 +25,8 @@ const PANE_HASH: Record<AlarmPane, string> = {
 };
 
 function fromHash(): { view: View; pane: AlarmPane | null } {
+  // #/trends?tags=A,B: the pens follow the ?
+  if (location.hash === '#/trends' || location.hash.startsWith('#/trends?')) return { view: 'trends', pane: null };
   switch (location.hash) {
     case '#/alarms':
       return { view: 'alarms', pane: 'summary' };
