@@ -157,6 +157,9 @@ func NewInterlocks(defs []config.Interlock, db *tags.DB, write Writer, log *slog
 		s.list = append(s.list, il)
 	}
 	s.out = newOutputs(db, forced, write)
+	// A first evaluation now, so that commands are refused from the start:
+	// tags not read yet make every interlock active (without forcing).
+	s.EvaluateAll(time.Now())
 	return s, nil
 }
 

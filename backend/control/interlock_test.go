@@ -172,6 +172,19 @@ func TestInterlockEvaluation(t *testing.T) {
 	}
 }
 
+// TestInterlockBlocksBeforeRun: before Run has evaluated anything (and
+// before any tag was read), commands are refused and nothing is forced.
+func TestInterlockBlocksBeforeRun(t *testing.T) {
+	s, db, w, events := newInterlocks(t)
+	start, _ := db.Lookup("P101.Start")
+	if r, ok := s.Blocking(start, hmi.Bool(true)); !ok || r.Reason != "T101.Level is Bad (not read yet)" {
+		t.Errorf("before Run: %+v %v, want refused with the unread level as the reason", r, ok)
+	}
+	if _, n := w.last("P101.Running"); n != 0 || len(events()) != 0 {
+		t.Errorf("%d forces and %d events before any tag was read, want none", n, len(events()))
+	}
+}
+
 func TestInterlockNeedsCompiledCondition(t *testing.T) {
 	db := tags.New([]config.Tag{{Name: "a", Type: "double", Writable: true}})
 	v := 1.0
