@@ -94,7 +94,6 @@ func Parse(file string, data []byte, drivers DriverChecker) (*Project, error) {
 		return nil, Errors{{File: file, Msg: "the file is empty"}}
 	}
 	d.decode(root.Content[0], reflect.ValueOf(p).Elem(), "")
-	p.pos = d.pos
 	v := validator{d: d, p: p, drivers: drivers}
 	v.validate()
 	if len(d.errs) > 0 {

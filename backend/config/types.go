@@ -31,7 +31,6 @@ type Project struct {
 	File string `yaml:"-"`
 	// Hash is the SHA-256 of the file's bytes, hex encoded.
 	Hash string `yaml:"-"`
-	pos  positions
 }
 
 // ScanClass is a named scan period.
