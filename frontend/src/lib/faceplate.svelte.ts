@@ -1,0 +1,86 @@
+// Faceplate state: which one is open, the interlocks (polled while one is
+// open), and the mini trends' recorder (the last 10 minutes of a few tags,
+// sampled from the live values once a second, prefilled from the historian
+// when there is one).
+
+import { hmi } from './store.svelte';
+import { Ring, type Sample } from './ring';
+import { control, recentHistory } from './control';
+import type { InterlockView } from './command';
+
+export type Equipment = 'P101' | 'XV101' | 'TIC101' | 'CV201';
+
+export const TREND_TAGS = ['TIC101.PV', 'TIC101.SP', 'TIC101.OUT'] as const;
+const TREND_MS = 10 * 60 * 1000;
+const SAMPLE_MS = 1000;
+
+class Faceplates {
+  open = $state<Equipment | null>(null);
+  interlocks = $state.raw<InterlockView[]>([]);
+  /** Bumped on every recorder sample: trends re-read their rings. */
+  tick = $state(0);
+  readonly rings = new Map<string, Ring>(TREND_TAGS.map((t) => [t, new Ring(TREND_MS / SAMPLE_MS + 60)]));
+
+  private returnFocus: HTMLElement | null = null;
+  private recorder: ReturnType<typeof setInterval> | null = null;
+  private poller: ReturnType<typeof setInterval> | null = null;
+
+  show(eq: Equipment): void {
+    this.returnFocus = typeof document !== 'undefined' ? (document.activeElement as HTMLElement | null) : null;
+    this.open = eq;
+    void this.refreshInterlocks();
+    if (!this.poller) this.poller = setInterval(() => void this.refreshInterlocks(), 1000);
+  }
+
+  close(): void {
+    this.open = null;
+    if (this.poller) clearInterval(this.poller);
+    this.poller = null;
+    const f = this.returnFocus;
+    this.returnFocus = null;
+    queueMicrotask(() => f?.focus?.());
+  }
+
+  async refreshInterlocks(): Promise<void> {
+    try {
+      this.interlocks = await control.interlocks();
+    } catch {
+      /* keep the last list; the comm banner tells about a lost server */
+    }
+  }
+
+  /** Starts the recorder once (the overview mounts it); idempotent. */
+  startRecorder(): void {
+    if (this.recorder) return;
+    this.recorder = setInterval(() => this.sample(), SAMPLE_MS);
+    const now = Date.now();
+    for (const tag of TREND_TAGS) {
+      void recentHistory(tag, now - TREND_MS, now, 300).then((pts) => {
+        const ring = this.rings.get(tag);
+        if (!ring || !pts.length) return;
+        const live = ring.toArray();
+        ring.clear();
+        for (const [t, v] of pts) ring.push(t, v);
+        for (const s of live) ring.push(s.t, s.v);
+        this.tick++;
+      });
+    }
+  }
+
+  private sample(): void {
+    if (hmi.stale) return;
+    const now = Date.now();
+    for (const [tag, ring] of this.rings) {
+      const t = hmi.tag(tag);
+      if (t && typeof t.value === 'number' && t.quality !== 'bad') ring.push(now, t.value);
+    }
+    this.tick++;
+  }
+
+  series(tag: string, since: number): Sample[] {
+    void this.tick;
+    return this.rings.get(tag)?.toArray(since) ?? [];
+  }
+}
+
+export const faceplates = new Faceplates();
