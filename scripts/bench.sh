@@ -71,6 +71,7 @@ go test -run '^$' -bench 'BenchmarkJournalWeek' -benchtime 5x ./backend/store
 echo "== history (issue 9): ingest (1,000 tags, committed by the one writer), a week of 1-second data in 2,000 points, an hour in 1,000"
 go test -run '^$' -bench 'BenchmarkHistoryIngest' -benchtime 1000000x -count 3 ./backend/store
 go test -run '^$' -bench 'BenchmarkHistoryQuery' -count 3 ./backend/store
+go test -run '^$' -bench 'BenchmarkHistorian' -benchtime 50x -count 3 ./backend/store
 go test -run '^$' -bench 'BenchmarkAlarmStorm' -benchtime 1x -count 3 ./backend/engine
 go test -run '^$' -bench 'BenchmarkPoll100k' -benchtime 1x ./backend/engine
 go test -run '^$' -bench 'BenchmarkOPCUA10k' -benchtime 1x ./backend/engine

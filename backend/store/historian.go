@@ -125,7 +125,10 @@ func (r *Recorder) Heartbeat(now time.Time, cur func(i int) hmi.Sample, out []Hi
 }
 
 // Historian records a tag database's changes into the store through a
-// Recorder, and heartbeats every second.
+// Recorder, and heartbeats every second. It hands samples to the store's
+// writer at most once a second (or every historianBatch samples): with
+// thousands of tags, each commit then adds several samples to each tag's
+// last page instead of one, which keeps the writer's page writes down.
 type Historian struct {
 	db  *tags.DB
 	st  *Store
@@ -138,8 +141,12 @@ func NewHistorian(db *tags.DB, st *Store, specs []RecordSpec) *Historian {
 	return &Historian{db: db, st: st, rec: NewRecorder(specs), sub: db.Subscribe()}
 }
 
-// historianTick is how often heartbeats are looked for.
-const historianTick = time.Second
+// historianTick is how often heartbeats are looked for and samples handed
+// to the writer; historianBatch hands them over sooner when this many wait.
+const (
+	historianTick  = time.Second
+	historianBatch = 100_000
+)
 
 // Run records until ctx ends. Its caller owns it and waits for it.
 func (h *Historian) Run(ctx context.Context) {
@@ -154,23 +161,28 @@ func (h *Historian) Run(ctx context.Context) {
 	)
 	out = h.rec.Heartbeat(time.Now(), head, out[:0]) // a first sample of every tag
 	h.st.Record(out...)
+	out = out[:0]
 	for {
 		select {
 		case <-ctx.Done():
+			h.st.Record(out...) // the writer outlives the historian
 			return
 		case <-h.sub.C():
 			ids = h.sub.Take(ids[:0])
 			smp = append(smp[:0], make([]hmi.Sample, len(ids))...)
 			h.db.Read(ids, smp)
 			now := time.Now()
-			out = out[:0]
 			for k, i := range ids {
 				out = h.rec.Offer(i, smp[k], now, out)
 			}
-			h.st.Record(out...)
+			if len(out) >= historianBatch {
+				h.st.Record(out...)
+				out = out[:0]
+			}
 		case now := <-tick.C:
-			out = h.rec.Heartbeat(now, head, out[:0])
+			out = h.rec.Heartbeat(now, head, out)
 			h.st.Record(out...)
+			out = out[:0]
 		}
 	}
 }
