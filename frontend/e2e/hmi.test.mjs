@@ -792,6 +792,14 @@ describe('edgehmi web UI against the demo server', { timeout: 300000 }, () => {
       assert.ok(rows.length > 5, `${rows.length} rows`);
       assert.match(rows[1], /^\d{4}-\d\d-\d\dT[\d:.]+Z,T101\.Level,[-\d.e]*,(good|uncertain|bad)$/);
 
+      // From a faceplate: its tags as pens.
+      await page.click('[data-testid="tab-overview"]');
+      await page.click('[data-testid="open-faceplate-TIC101"]');
+      await page.click('[data-testid="fp-trend"]');
+      await page.waitForSelector('[data-testid="faceplate"]', { state: 'detached', timeout: 5000 });
+      await until(async () => (await page.$$('[data-testid="trend-pen"]')).length === 3, { what: 'the three pens of the TIC101 faceplate' });
+      assert.match(page.url(), /#\/trends\?tags=TIC101\.PV,TIC101\.SP,TIC101\.OUT$/);
+
       // Back to live.
       await page.click('[data-testid="trend-preset-10min"]');
       await page.waitForSelector(`${chart}[data-mode="live"]`, { timeout: 5000 });
