@@ -463,3 +463,22 @@ func BenchmarkHistoryQuery1h(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkHistoryQuery24h: a day of 1-second data (86,400 raw samples)
+// in 2,000 points: 44 s buckets, below a minute, so from the raw rows.
+func BenchmarkHistoryQuery24h(b *testing.B) {
+	s, _ := run(b, b.TempDir())
+	const n = 86_400
+	base := int64(1_700_000_000_000)
+	hs := make([]HistSample, 0, n)
+	for i := range n {
+		hs = append(hs, HistSample{Tag: "T", TS: base + int64(i)*1000, Value: float64(i % 1000), Quality: hmi.Good})
+	}
+	record(b, s, hs)
+	ctx := context.Background()
+	for b.Loop() {
+		if got, _, err := s.History(ctx, "T", base, base+n*1000, 2000); err != nil || len(got.T) < 1900 {
+			b.Fatal(len(got.T), err)
+		}
+	}
+}
