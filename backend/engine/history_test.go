@@ -4,6 +4,9 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -32,8 +35,20 @@ func TestDemoHistory(t *testing.T) {
 		}
 		return good >= 3
 	})
-	// The writer counts what it committed.
-	if n := e.store.HistoryRecorded(); n == 0 {
-		t.Error("no samples counted")
+	// The writer counts what it committed, and /metrics says so.
+	resp, err := http.Get(e.URL() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var n uint64
+	for line := range strings.Lines(string(body)) {
+		if v, ok := strings.CutPrefix(line, "edgehmi_history_samples_total "); ok {
+			n, _ = strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+		}
+	}
+	if n == 0 || n > e.store.HistoryRecorded() {
+		t.Errorf("edgehmi_history_samples_total %d (store: %d)", n, e.store.HistoryRecorded())
 	}
 }

@@ -48,6 +48,8 @@ func (e *Engine) metrics(w io.Writer) {
 	fmt.Fprintf(w, "edgehmi_events_pending %d\n", e.store.Pending())
 	help("edgehmi_events_dropped_total", "counter", "Events dropped because the event log queue was full.")
 	fmt.Fprintf(w, "edgehmi_events_dropped_total %d\n", e.store.Dropped())
+	help("edgehmi_history_samples_total", "counter", "History samples committed.")
+	fmt.Fprintf(w, "edgehmi_history_samples_total %d\n", e.store.HistoryRecorded())
 	e.loopMetrics(w, help)
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
