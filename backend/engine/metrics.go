@@ -50,6 +50,8 @@ func (e *Engine) metrics(w io.Writer) {
 	fmt.Fprintf(w, "edgehmi_events_dropped_total %d\n", e.store.Dropped())
 	help("edgehmi_history_samples_total", "counter", "History samples committed.")
 	fmt.Fprintf(w, "edgehmi_history_samples_total %d\n", e.store.HistoryRecorded())
+	help("edgehmi_history_dropped_total", "counter", "History samples dropped because the writer fell behind.")
+	fmt.Fprintf(w, "edgehmi_history_dropped_total %d\n", e.store.HistoryDropped())
 	e.loopMetrics(w, help)
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)

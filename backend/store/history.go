@@ -36,15 +36,23 @@ func (s *Store) Record(samples ...HistSample) {
 		return
 	}
 	s.mu.Lock()
-	room := max(maxPending-s.pending.len(), 0)
+	room := max(maxHistoryPending-len(s.pending.history), 0)
 	if len(samples) > room {
-		s.dropped += uint64(len(samples) - room)
+		s.histDropped += uint64(len(samples) - room)
 		samples = samples[:room]
 	}
 	s.pending.history = append(s.pending.history, samples...)
 	s.seq += uint64(len(samples))
 	s.mu.Unlock()
 	s.poke()
+}
+
+// HistoryDropped is the number of history samples dropped since Open
+// because the writer fell behind (the queue's bound).
+func (s *Store) HistoryDropped() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.histDropped
 }
 
 // HistoryRecorded is the number of history samples committed since Open.

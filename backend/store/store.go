@@ -26,9 +26,14 @@ import (
 // FileName is the database file inside the data directory.
 const FileName = "edgehmi.db"
 
-// maxPending bounds the events and journal entries waiting for the writer.
-// Past it, they are dropped and counted, so a storm cannot exhaust memory.
-const maxPending = 1 << 20
+// maxPending bounds the events and journal entries waiting for the writer,
+// and maxHistoryPending the history samples, each on its own: a flood of
+// history cannot crowd out the audit trail or the alarm journal. Past a
+// bound, entries are dropped and counted, so a storm cannot exhaust memory.
+const (
+	maxPending        = 1 << 20
+	maxHistoryPending = 1 << 20
+)
 
 // Store is the SQLite database of one data directory.
 type Store struct {
@@ -50,8 +55,10 @@ type Store struct {
 
 	// histIDs caches history_tags (name to id); only the writer uses it.
 	histIDs map[string]int64
-	// histRecorded counts the history samples committed.
+	// histRecorded counts the history samples committed, histDropped
+	// those dropped because the history queue was full.
 	histRecorded uint64
+	histDropped  uint64
 }
 
 // batch is what the writer commits in one transaction.
@@ -63,7 +70,10 @@ type batch struct {
 	prunes []*pruneJob
 }
 
-func (b *batch) len() int { return len(b.events) + len(b.journal) + len(b.history) }
+func (b *batch) len() int { return b.logLen() + len(b.history) }
+
+// logLen counts the events and journal entries (bounded by maxPending).
+func (b *batch) logLen() int { return len(b.events) + len(b.journal) }
 
 func (b *batch) reset() {
 	clear(b.events)
@@ -106,7 +116,7 @@ func (s *Store) Log(ev hmi.Event) {
 		ev.TS = time.Now()
 	}
 	s.mu.Lock()
-	if s.pending.len() >= maxPending {
+	if s.pending.logLen() >= maxPending {
 		s.dropped++
 		s.mu.Unlock()
 		return
@@ -125,7 +135,7 @@ func (s *Store) Journal(trs ...alarm.Transition) {
 		return
 	}
 	s.mu.Lock()
-	room := max(maxPending-s.pending.len(), 0)
+	room := max(maxPending-s.pending.logLen(), 0)
 	if len(trs) > room {
 		s.dropped += uint64(len(trs) - room)
 		trs = trs[:room]
@@ -173,7 +183,7 @@ func (s *Store) Dropped() uint64 {
 func (s *Store) Pending() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.pending.len()
+	return s.pending.logLen()
 }
 
 // Run is the single writer: it commits queued events and journal entries in
