@@ -71,6 +71,16 @@ func (p *Project) Historized(t *Tag) bool {
 	return p.History.All
 }
 
+// RecordsHistory tells whether any tag of the project is recorded.
+func (p *Project) RecordsHistory() bool {
+	for i := range p.Tags {
+		if p.Historized(&p.Tags[i]) {
+			return true
+		}
+	}
+	return false
+}
+
 // HistoryHeartbeat is the longest the history goes without a sample of t.
 func (p *Project) HistoryHeartbeat(t *Tag) time.Duration {
 	if t.History != nil && t.History.Heartbeat.Duration > 0 {

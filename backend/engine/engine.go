@@ -190,7 +190,7 @@ func Start(ctx context.Context, o Options) (_ *Engine, err error) {
 	if e.alarms, err = newAlarmRunner(p.Alarms, e.db, e.devs, e.store, e.hub, e.log); err != nil {
 		return nil, err
 	}
-	if !p.History.Disabled {
+	if p.RecordsHistory() { // no historian, no change bus subscriber, when nothing is recorded
 		e.historian = store.NewHistorian(e.db, e.store, store.SpecsOf(p))
 	}
 	// Loops and interlocks write through the API's write path, unaudited.
@@ -216,9 +216,11 @@ func Start(ctx context.Context, o Options) (_ *Engine, err error) {
 	e.wg.Go(func() { e.alarms.Run(runCtx) })
 	if e.historian != nil {
 		e.wg.Go(func() { e.historian.Run(runCtx) })
-		policy := store.RetentionPolicy{MaxAge: p.History.Retention.Duration, MaxBytes: int64(p.History.MaxSize)}
-		e.wg.Go(func() { e.store.RunRetention(runCtx, policy, historyRetentionEvery) })
 	}
+	// Retention runs even when nothing is recorded now: history an earlier
+	// project recorded still ages out.
+	policy := store.RetentionPolicy{MaxAge: p.History.Retention.Duration, MaxBytes: int64(p.History.MaxSize)}
+	e.wg.Go(func() { e.store.RunRetention(runCtx, policy, historyRetentionEvery) })
 	e.wg.Go(func() { e.interlocks.Run(runCtx) })
 	e.wg.Go(func() { e.loops.Run(runCtx) })
 	e.wg.Go(func() {
