@@ -808,4 +808,237 @@ describe('edgehmi web UI against the demo server', { timeout: 300000 }, () => {
       await context.close();
     }
   });
+
+  test('(n) the operator changes TIC101.SP on the faceplate, the PV follows, and the audit shows the change', async () => {
+    const { page, context, errors } = await openPage();
+    const spPosts = [];
+    page.on('request', (r) => {
+      if (r.method() === 'POST' && /\/api\/v1\/loops\/TIC101\/sp$/.test(r.url())) spPosts.push(r.url());
+    });
+    try {
+      await page.click('[data-testid="open-faceplate-TIC101"]');
+      const fp = '[data-testid="faceplate"][data-equipment="TIC101"]';
+      await page.waitForSelector(fp, { timeout: 5000 });
+      await page.waitForSelector('[data-testid="fp-sp-change"]:not([disabled])', { timeout: 10000 });
+      const spText = async () => Number.parseFloat(await text(page, '[data-testid="fp-sp-value"]'));
+      const pvText = async () => Number.parseFloat(await text(page, '[data-testid="fp-pv"]'));
+      await until(async () => Number.isFinite(await spText()) && Number.isFinite(await pvText()), { what: 'SP and PV on the faceplate' });
+      const sp0 = await spText();
+      const pv0 = await pvText();
+      const target = Math.round(sp0 <= 70 ? sp0 + 15 : sp0 - 15);
+      mkdirSync(outDir, { recursive: true });
+      await page.screenshot({ path: join(outDir, 'faceplate-tic101.png'), animations: 'disabled' });
+
+      // Esc cancels the entry (no command); out-of-limits is refused in the page.
+      await page.click('[data-testid="fp-sp-change"]');
+      await page.waitForSelector('[data-testid="fp-sp"][data-step="editing"]');
+      assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-testid')), 'fp-sp-input', 'the input has the focus');
+      await typeValue(page, 150);
+      await page.keyboard.press('Enter');
+      await page.waitForSelector('[data-testid="fp-sp-error"]');
+      assert.match(await text(page, '[data-testid="fp-sp-error"]'), /20 to 100/);
+      await page.keyboard.press('Escape');
+      await page.waitForSelector('[data-testid="fp-sp"][data-step="idle"]');
+      assert.ok(await page.$(fp), 'Esc in the entry does not close the faceplate');
+      assert.equal(spPosts.length, 0, 'nothing sent');
+
+      // A change of 15 °C (> confirm_delta 10): Enter, confirm (old → new), pending, read-back.
+      await page.click('[data-testid="fp-sp-change"]');
+      await typeValue(page, target);
+      await page.keyboard.press('Enter');
+      await page.waitForSelector('[data-testid="fp-sp"][data-step="confirming"]');
+      const q = await text(page, '[data-testid="fp-sp-confirm-text"]');
+      assert.match(q, new RegExp(`${target}`), q);
+      await page.evaluate(() => {
+        const el = document.querySelector('[data-testid="fp-sp"]');
+        window.__steps = [];
+        new MutationObserver(() => window.__steps.push(el.getAttribute('data-step'))).observe(el, { attributes: true, attributeFilter: ['data-step'] });
+      });
+      await page.keyboard.press('Enter');
+      await page.waitForSelector('[data-testid="fp-sp"][data-step="done"]', { timeout: 15000 });
+      const steps = await page.evaluate(() => window.__steps);
+      assert.deepEqual(steps.slice(0, 2), ['pending', 'done'], `steps ${steps}`);
+      assert.match(await text(page, '[data-testid="fp-sp-done"]'), new RegExp(`Read back ${target}`));
+      assert.equal(spPosts.length, 1, 'one setpoint command');
+      assert.equal(await spText(), target);
+
+      // The PV follows (the loop ramps at 1 °C/s and the heater lags).
+      const d0 = Math.abs(pv0 - target);
+      await until(async () => Math.abs((await pvText()) - target) < d0 - 2, { timeout: 60000, interval: 500, what: `PV to move from ${pv0} toward ${target}` });
+      const trendPoints = await page.$eval('[data-testid="mini-trend"] polyline[data-tag="TIC101.PV"]', (el) => Number(el.getAttribute('data-points')));
+      assert.ok(trendPoints > 3, `the mini trend has PV points (${trendPoints})`);
+      await page.screenshot({ path: join(outDir, 'faceplate-tic101-after.png'), animations: 'disabled' });
+
+      // Esc closes the faceplate; the audit shows the command with old and new value.
+      await page.keyboard.press('Escape');
+      await page.waitForSelector(fp, { state: 'detached', timeout: 3000 });
+      await page.click('[data-testid="tab-audit"]');
+      const rowSel = '[data-testid="audit-row"][data-source="TIC101"][data-action="loop.sp"]';
+      await page.waitForSelector(rowSel, { timeout: 10000 });
+      const row = await page.$eval(rowSel, (el) => ({
+        old: el.querySelector('[data-field="old"]')?.textContent?.trim() ?? '',
+        new: el.querySelector('[data-field="new"]')?.textContent?.trim() ?? '',
+        readback: el.querySelector('[data-field="readback"]')?.textContent?.trim() ?? '',
+        failed: el.getAttribute('data-failed'),
+      }));
+      assert.ok(Math.abs(Number.parseFloat(row.old) - sp0) < 0.051, `old ${row.old} is ${sp0}`);
+      assert.equal(Number.parseFloat(row.new), target, `new ${row.new}`);
+      assert.equal(Number.parseFloat(row.readback), target, `read-back ${row.readback}`);
+      assert.equal(row.failed, null);
+      assert.deepEqual(errors, [], 'no uncaught page errors');
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('(o) loop mode: OUT is locked in auto; manual, then an OUT entry; back to auto', async () => {
+    const { page, context, errors } = await openPage();
+    try {
+      await page.focus('[data-testid="open-faceplate-TIC101"]');
+      await page.keyboard.press('Enter');
+      await page.waitForSelector('[data-testid="faceplate"][data-equipment="TIC101"]', { timeout: 5000 });
+      await page.waitForSelector('[data-testid="fp-mode"][data-target="auto"]', { timeout: 10000 });
+      assert.equal(await page.getAttribute('[data-testid="fp-out-change"]', 'disabled'), '', 'OUT locked in auto');
+      assert.match(await text(page, '[data-testid="fp-out-why"]'), /manual/);
+
+      await page.click('[data-testid="fp-mode-manual"]');
+      await page.waitForSelector('[data-testid="fp-mode"][data-target="manual"]', { timeout: 5000 });
+      await page.waitForSelector('[data-testid="fp-out-change"]:not([disabled])', { timeout: 5000 });
+      await page.click('[data-testid="fp-out-change"]');
+      await typeValue(page, 35);
+      await page.keyboard.press('Enter');
+      await page.waitForSelector('[data-testid="fp-out"][data-step="done"]', { timeout: 15000 });
+      const l = await getJSON(page, '/api/v1/loops/TIC101');
+      assert.equal(l.target_mode, 'manual');
+      assert.equal(l.out, 35);
+      assert.equal(await tagValue(page, 'TIC101.OUT'), 35);
+      mkdirSync(outDir, { recursive: true });
+      await page.screenshot({ path: join(outDir, 'faceplate-tic101-manual.png'), animations: 'disabled' });
+
+      await page.click('[data-testid="fp-mode-auto"]');
+      await page.waitForSelector('[data-testid="fp-mode"][data-target="auto"]', { timeout: 5000 });
+      await page.waitForSelector('[data-testid="fp-out-change"][disabled]', { timeout: 5000 });
+      const audit = await getJSON(page, '/api/v1/events?kind=audit&limit=50');
+      const list = Array.isArray(audit) ? audit : (audit.events ?? []);
+      assert.ok(list.some((e) => e.action === 'loop.out' && e.new === '35'), 'loop.out audited');
+      assert.ok(list.some((e) => e.action === 'loop.mode' && e.new === 'manual'), 'loop.mode audited');
+      await page.click('[data-testid="fp-close"]');
+      await page.waitForSelector('[data-testid="faceplate"]', { state: 'detached', timeout: 3000 });
+      assert.deepEqual(errors, [], 'no uncaught page errors');
+    } finally {
+      await post(page, '/api/v1/loops/TIC101/mode', { mode: 'auto' }).catch(() => {});
+      await context.close();
+    }
+  });
+
+  test('(p) P101: a dry-run interlock the API reports disables Start with its reason; valve and conveyor faceplates; Start pulses the pump', async () => {
+    const { page, context, errors } = await openPage();
+    try {
+      // The interlock as the server reports it while the tank is nearly empty
+      // (the real condition is test (q), which needs the demo's tank to empty).
+      const held = (list) =>
+        list.map((i) =>
+          i.name === 'P101.DryRun' ? { ...i, active: true, reason: 'T101.Level < 10 (T101.Level = 4.2)', since: Date.now() } : i,
+        );
+      await page.route('**/api/v1/interlocks', async (route) => {
+        const res = await route.fetch();
+        await route.fulfill({ response: res, json: held(await res.json()) });
+      });
+      await page.click('[data-testid="open-faceplate-P101"]');
+      const fp = '[data-testid="faceplate"][data-equipment="P101"]';
+      await page.waitForSelector(fp, { timeout: 5000 });
+      await page.waitForSelector(`${fp} [data-testid="fp-state"]`);
+      await page.waitForSelector('[data-testid="fp-start-button"][disabled]', { timeout: 5000 });
+      const why = await text(page, '[data-testid="fp-start-why"]');
+      assert.match(why, /P101\.DryRun/);
+      assert.match(why, /Tank low: pump would run dry/);
+      assert.match(why, /T101\.Level = 4\.2/);
+      await page.waitForSelector('[data-testid="fp-interlock"][data-name="P101.DryRun"][data-active="true"]');
+      assert.equal(await page.getAttribute('[data-testid="fp-stop-button"]', 'disabled'), null, 'Stop stays possible');
+      mkdirSync(outDir, { recursive: true });
+      await page.screenshot({ path: join(outDir, 'faceplate-p101-interlock.png'), animations: 'disabled' });
+
+      // The interlock clears: Start (a push button) is possible again, with a confirm step.
+      await page.unroute('**/api/v1/interlocks');
+      await page.waitForSelector('[data-testid="fp-start-button"]:not([disabled])', { timeout: 5000 });
+      await page.click('[data-testid="fp-start-button"]');
+      await page.waitForSelector('[data-testid="fp-start"][data-step="confirming"]');
+      await page.keyboard.press('Enter');
+      await page.waitForSelector('[data-testid="fp-start"][data-step="done"]', { timeout: 15000 });
+      assert.equal(await tagValue(page, 'P101.Running'), true);
+      const audit = await getJSON(page, '/api/v1/events?kind=audit&limit=50');
+      assert.ok(audit.some((e) => e.action === 'pulse' && e.source === 'P101.Start' && e.result === 'ok'), 'the press is audited');
+      await page.keyboard.press('Escape');
+      await page.waitForSelector(fp, { state: 'detached', timeout: 3000 });
+
+      // The valve faceplate: the opposite of its state, confirmed, and the valve follows.
+      await page.focus('[data-testid="open-faceplate-XV101"]');
+      await page.keyboard.press('Enter');
+      const vstate = '[data-testid="faceplate"][data-equipment="XV101"] [data-testid="fp-state"]';
+      await page.waitForSelector(`${vstate}:not([data-state="unknown"])`, { timeout: 5000 });
+      const open = (await page.getAttribute(vstate, 'data-state')) === 'open';
+      const cmd = open ? 'fp-closevalve' : 'fp-open';
+      await page.click(`[data-testid="${cmd}-button"]`);
+      await page.click(`[data-testid="${cmd}-confirm"]`);
+      await page.waitForSelector(`[data-testid="${cmd}"][data-step="done"]`, { timeout: 15000 });
+      assert.equal(await tagValue(page, 'XV101.Open'), !open);
+      await page.click('[data-testid="fp-close"]');
+      await page.waitForSelector('[data-testid="faceplate"]', { state: 'detached', timeout: 3000 });
+      assert.equal(
+        await page.evaluate(() => document.activeElement?.getAttribute('data-testid')),
+        'open-faceplate-XV101',
+        'the focus returns to the equipment',
+      );
+
+      // The conveyor faceplate: state, speed entry and count.
+      await page.click('[data-testid="open-faceplate-CV201"]');
+      await page.waitForSelector('[data-testid="faceplate"][data-equipment="CV201"] [data-testid="fp-state"]', { timeout: 5000 });
+      await page.waitForSelector('[data-testid="fp-speed-change"]:not([disabled])');
+      assert.match(await text(page, '[data-testid="fp-count"]'), /\d/);
+      await page.screenshot({ path: join(outDir, 'faceplate-cv201.png'), animations: 'disabled' });
+      await page.keyboard.press('Escape');
+      await page.waitForSelector('[data-testid="faceplate"]', { state: 'detached', timeout: 3000 });
+      assert.deepEqual(errors, [], 'no uncaught page errors');
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('(q) P101.DryRun for real: the tank empties, Start is held with the reason, and the server refuses a press with 409', async (t) => {
+    const { page, context, errors } = await openPage();
+    try {
+      // Empty the tank: valve shut, pump on (again after the PLC program stops it at 20 %).
+      let seen = '';
+      const empty = await until(
+        async () => {
+          const lvl = await tagValue(page, 'T101.Level');
+          const valve = await tagValue(page, 'XV101.Open');
+          const pump = await tagValue(page, 'P101.Running');
+          seen = `level ${lvl}, XV101.Open ${valve}, P101.Running ${pump}`;
+          if (lvl < 10) return true;
+          if (valve !== false) await post(page, '/api/v1/tags/XV101.Open/write', { value: false, reason: 'e2e: empty the tank' });
+          if (pump !== true) await post(page, '/api/v1/tags/P101.Running/write', { value: true, reason: 'e2e: empty the tank' });
+          return false;
+        },
+        { timeout: 60000, interval: 500, what: 'T101.Level below 10 %' },
+      ).catch(() => false);
+      if (!empty) {
+        t.skip(`the demo tank did not empty below 10 % within 60 s (last seen: ${seen}); (p) covers the page's side`);
+        return;
+      }
+      await until(async () => (await getJSON(page, '/api/v1/interlocks')).find((i) => i.name === 'P101.DryRun')?.active, { what: 'P101.DryRun active' });
+      await page.click('[data-testid="open-faceplate-P101"]');
+      await page.waitForSelector('[data-testid="fp-start-button"][disabled]', { timeout: 5000 });
+      const why = await text(page, '[data-testid="fp-start-why"]');
+      assert.match(why, /P101\.DryRun/);
+      assert.match(why, /Tank low: pump would run dry/);
+      const [st, body] = await post(page, '/api/v1/tags/P101.Start/pulse', {});
+      assert.equal(st, 409, body);
+      assert.match(body, /Tank low/);
+      assert.deepEqual(errors, [], 'no uncaught page errors');
+    } finally {
+      await post(page, '/api/v1/tags/XV101.Open/write', { value: true, reason: 'e2e: back to normal' }).catch(() => {});
+      await context.close();
+    }
+  });
 });

@@ -24,6 +24,7 @@ class Faceplates {
   private returnFocus: HTMLElement | null = null;
   private recorder: ReturnType<typeof setInterval> | null = null;
   private poller: ReturnType<typeof setInterval> | null = null;
+  private prefilled = false;
 
   show(eq: Equipment): void {
     this.returnFocus = typeof document !== 'undefined' ? (document.activeElement as HTMLElement | null) : null;
@@ -53,6 +54,11 @@ class Faceplates {
   startRecorder(): void {
     if (this.recorder) return;
     this.recorder = setInterval(() => this.sample(), SAMPLE_MS);
+  }
+
+  /** Prefills the rings from the historian, once logged in (no historian, or 404: nothing). */
+  private prefill(): void {
+    this.prefilled = true;
     const now = Date.now();
     for (const tag of TREND_TAGS) {
       void recentHistory(tag, now - TREND_MS, now, 300).then((pts) => {
@@ -69,6 +75,7 @@ class Faceplates {
 
   private sample(): void {
     if (hmi.stale) return;
+    if (!this.prefilled && hmi.session) this.prefill();
     const now = Date.now();
     for (const [tag, ring] of this.rings) {
       const t = hmi.tag(tag);
