@@ -1,8 +1,6 @@
 package web
 
 import (
-	"errors"
-	"io"
 	"net/http"
 	"time"
 
@@ -21,24 +19,6 @@ func (s *Server) controlRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/loops/{name}/tuning", s.loopTuning)
 }
 
-// decodeIfAny is decode for bodies whose fields are all optional: an
-// empty body leaves v as it is.
-func decodeIfAny(w http.ResponseWriter, r *http.Request, v any) error {
-	if err := decode(w, r, v); err != nil && !errors.Is(err, io.EOF) {
-		return err
-	}
-	return nil
-}
-
-// reply writes v, or the error.
-func (s *Server) reply(w http.ResponseWriter, r *http.Request, v any, err error) {
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, v)
-}
-
 type pulseReq struct {
 	MS     int    `json:"ms"`
 	Reason string `json:"reason"`
@@ -46,7 +26,7 @@ type pulseReq struct {
 
 func (s *Server) pulse(w http.ResponseWriter, r *http.Request) {
 	var req pulseReq
-	if err := decodeIfAny(w, r, &req); err != nil {
+	if err := decodeOptional(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -55,7 +35,7 @@ func (s *Server) pulse(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t, err := s.api.Pulse(r.Context(), s.principal(r), r.PathValue("name"), time.Duration(req.MS)*time.Millisecond, req.Reason)
-	s.reply(w, r, t, err)
+	s.answer(w, r, t, err)
 }
 
 func (s *Server) interlocks(w http.ResponseWriter, r *http.Request) {
@@ -68,7 +48,7 @@ func (s *Server) loops(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) loop(w http.ResponseWriter, r *http.Request) {
 	l, err := s.api.Loop(r.PathValue("name"))
-	s.reply(w, r, l, err)
+	s.answer(w, r, l, err)
 }
 
 type modeReq struct {
@@ -87,7 +67,7 @@ func (s *Server) loopMode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	l, err := s.api.LoopMode(s.principal(r), r.PathValue("name"), req.Mode, req.Reason)
-	s.reply(w, r, l, err)
+	s.answer(w, r, l, err)
 }
 
 type valueReq struct {
@@ -112,14 +92,14 @@ func (s *Server) decodeValue(w http.ResponseWriter, r *http.Request) (valueReq, 
 func (s *Server) loopSetpoint(w http.ResponseWriter, r *http.Request) {
 	if req, ok := s.decodeValue(w, r); ok {
 		l, err := s.api.LoopSetpoint(r.Context(), s.principal(r), r.PathValue("name"), *req.Value, req.Reason)
-		s.reply(w, r, l, err)
+		s.answer(w, r, l, err)
 	}
 }
 
 func (s *Server) loopOutput(w http.ResponseWriter, r *http.Request) {
 	if req, ok := s.decodeValue(w, r); ok {
 		l, err := s.api.LoopOutput(r.Context(), s.principal(r), r.PathValue("name"), *req.Value, req.Reason)
-		s.reply(w, r, l, err)
+		s.answer(w, r, l, err)
 	}
 }
 
@@ -137,5 +117,5 @@ func (s *Server) loopTuning(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	l, err := s.api.LoopTuning(s.principal(r), r.PathValue("name"), api.TuningChange{Kp: req.Kp, Ti: req.Ti, Td: req.Td}, req.Reason)
-	s.reply(w, r, l, err)
+	s.answer(w, r, l, err)
 }

@@ -42,17 +42,11 @@ func (s *Server) opcuaCertificates(w http.ResponseWriter, r *http.Request) {
 func (s *Server) opcuaTrust(trust bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var body struct{}
-		if r.ContentLength != 0 {
-			if err := decode(w, r, &body); err != nil {
-				s.fail(w, r, err)
-				return
-			}
-		}
-		c, err := s.api.TrustCertificate(s.principal(r), r.PathValue("thumbprint"), trust)
-		if err != nil {
+		if err := decodeOptional(w, r, &body); err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, c)
+		c, err := s.api.TrustCertificate(s.principal(r), r.PathValue("thumbprint"), trust)
+		s.answer(w, r, c, err)
 	}
 }
