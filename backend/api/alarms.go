@@ -81,15 +81,10 @@ func alarmError(name string, err error) error {
 func (s *Service) alarmAction(who Principal, need hmi.Role, action, what, name, comment string, valid func() error, op alarmOp, detail func(after alarm.Snapshot) string) (alarm.Snapshot, error) {
 	ev := hmi.Event{Kind: hmi.EventAudit, Source: name, User: who.User, Address: who.Address, Action: action, Reason: comment}
 	after, err := s.alarmAct(who, need, what, name, valid, op, &ev)
-	if err != nil {
-		ev.Result = err.Error()
-	} else {
-		ev.Result = "ok"
-		if detail != nil {
-			ev.Detail = detail(after)
-		}
+	if err == nil && detail != nil {
+		ev.Detail = detail(after)
 	}
-	s.store.Log(ev)
+	s.audit(ev, err)
 	return after, err
 }
 
@@ -308,13 +303,10 @@ func (s *Service) SilenceHorn(ctx context.Context, who Principal) (alarm.Summary
 		sum = set.Summary()
 		return nil, nil
 	})
+	s.audit(ev, err)
 	if err != nil {
-		ev.Result = err.Error()
-		s.store.Log(ev)
 		return alarm.Summary{}, errorf(CodeInternal, err, "silencing the horn failed: %v", err)
 	}
-	ev.Result = "ok"
-	s.store.Log(ev)
 	return sum, nil
 }
 

@@ -263,13 +263,17 @@ func require(who Principal, need hmi.Role, what string) error {
 func (s *Service) Write(ctx context.Context, who Principal, name string, v hmi.Value, reason string) (TagView, error) {
 	ev := hmi.Event{Kind: hmi.EventAudit, Source: name, User: who.User, Address: who.Address, Action: "write", New: v.Text(), Reason: reason}
 	res, err := s.write(ctx, who, name, v, &ev)
+	s.audit(ev, err)
+	return res, err
+}
+
+// audit logs an audit event with its outcome: "ok", or err's sentence.
+func (s *Service) audit(ev hmi.Event, err error) {
+	ev.Result = "ok"
 	if err != nil {
 		ev.Result = err.Error()
-	} else {
-		ev.Result = "ok"
 	}
 	s.store.Log(ev)
-	return res, err
 }
 
 func (s *Service) write(ctx context.Context, who Principal, name string, v hmi.Value, ev *hmi.Event) (TagView, error) {

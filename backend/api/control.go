@@ -238,13 +238,10 @@ func (s *Service) loopCommand(who Principal, name, action, asked, reason string,
 	if err == nil {
 		err = do(l, &ev)
 	}
+	s.audit(ev, err)
 	if err != nil {
-		ev.Result = err.Error()
-		s.store.Log(ev)
 		return LoopView{}, err
 	}
-	ev.Result = "ok"
-	s.store.Log(ev)
 	return s.loopView(l), nil
 }
 
@@ -407,12 +404,7 @@ func limitsText(lo, hi float64) string {
 func (s *Service) Pulse(ctx context.Context, who Principal, name string, d time.Duration, reason string) (TagView, error) {
 	ev := hmi.Event{Kind: hmi.EventAudit, Source: name, User: who.User, Address: who.Address, Action: "pulse", New: "1", Reason: reason}
 	res, err := s.pulse(ctx, who, name, d, &ev)
-	if err != nil {
-		ev.Result = err.Error()
-	} else {
-		ev.Result = "ok"
-	}
-	s.store.Log(ev)
+	s.audit(ev, err)
 	return res, err
 }
 

@@ -206,14 +206,11 @@ func (s *Service) TrustCertificate(who Principal, thumbprint string, trust bool)
 	ev := hmi.Event{Kind: hmi.EventAudit, Source: "opcua certificate " + thumbprint, User: who.User, Address: who.Address,
 		Action: action, Old: from, New: to}
 	c, err := s.trust(who, thumbprint, trust)
-	if err != nil {
-		ev.Result = err.Error()
-	} else {
-		ev.Result = "ok"
+	if err == nil {
 		ev.Detail = fmt.Sprintf("%s (device %s, endpoint %s)", c.Subject, c.Device, c.Endpoint)
 	}
 	if who.User != "" { // anonymous attempts are refused before anything happens
-		s.store.Log(ev)
+		s.audit(ev, err)
 	}
 	return c, err
 }
