@@ -136,15 +136,14 @@ func (s *Service) Browse(ctx context.Context, who Principal, device, node string
 		return Browsed{}, deviceError(device, err)
 	}
 	defer c.Close(context.WithoutCancel(ctx))
-	// Two levels: the children, and theirs to tell which can be expanded.
-	root, err := opcua.Browse(ctx, c, node, 2)
+	root, err := opcua.BrowseChildren(ctx, c, node)
 	if err != nil {
 		return Browsed{}, deviceError(device, err)
 	}
 	out := Browsed{Device: device, Node: root.NodeID, Children: make([]BrowseNode, 0, len(root.Children)), Truncated: root.Truncated}
 	for _, n := range root.Children {
 		b := BrowseNode{NodeID: n.NodeID, BrowseName: n.BrowseName, DisplayName: n.DisplayName, Class: snake(n.NodeClass),
-			DataType: n.DataType, Access: n.Access, Array: n.Array, HasChildren: len(n.Children) > 0}
+			DataType: n.DataType, Access: n.Access, Array: n.Array, HasChildren: n.HasChildren}
 		if t := n.Tag; t != nil {
 			b.Tag = &TagSuggestion{Name: t.Name, Device: device, Address: t.Address, Type: t.Type, Writable: t.Writable}
 		}

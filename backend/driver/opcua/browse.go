@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/gopcua/opcua"
@@ -45,6 +46,9 @@ type Node struct {
 	// Children are the nodes below (hierarchical references), to the
 	// requested depth.
 	Children []*Node `json:"children,omitempty"`
+	// HasChildren is set by BrowseChildren on the children it lists that
+	// have nodes below them.
+	HasChildren bool `json:"has_children,omitempty"`
 	// Truncated is set on the root when the tree was cut short at
 	// maxBrowseNodes nodes.
 	Truncated bool `json:"truncated,omitempty"`
@@ -69,6 +73,19 @@ func (n *Node) Walk(f func(n *Node, depth int)) {
 // node: ids, names, class, and for variables data type, array-ness,
 // access level and a suggested tag. c is a connected client (see Dial).
 func Browse(ctx context.Context, c *opcua.Client, root string, depth int) (*Node, error) {
+	return browseTree(ctx, c, root, depth, false)
+}
+
+// BrowseChildren is Browse one level down, with each child marked by
+// whether it has nodes below it (Node.HasChildren): what a tree that
+// expands one node at a time needs. The marks cost one browse request per
+// child, without reading the grandchildren's attributes.
+func BrowseChildren(ctx context.Context, c *opcua.Client, root string) (*Node, error) {
+	return browseTree(ctx, c, root, 1, true)
+}
+
+// browseTree is Browse; mark sets HasChildren on the deepest level's nodes.
+func browseTree(ctx context.Context, c *opcua.Client, root string, depth int, mark bool) (*Node, error) {
 	if root == "" {
 		root = DefaultBrowseRoot
 	}
@@ -99,7 +116,7 @@ func Browse(ctx context.Context, c *opcua.Client, root string, depth int) (*Node
 				return nil, fmt.Errorf("browse %s: %w", n.NodeID, err)
 			}
 			for _, r := range refs {
-				if r.NodeID == nil || r.NodeID.HasServerIndex() || r.NodeID.NodeID == nil {
+				if !local(r) {
 					continue // on another server
 				}
 				child := &Node{NodeID: r.NodeID.NodeID.String(), NodeClass: className(r.NodeClass)}
@@ -127,7 +144,21 @@ func Browse(ctx context.Context, c *opcua.Client, root string, depth int) (*Node
 		}
 		level = next
 	}
+	if mark {
+		for _, n := range level {
+			refs, err := b.children(ctx, n.NodeID)
+			if err != nil {
+				return nil, fmt.Errorf("browse %s: %w", n.NodeID, err)
+			}
+			n.HasChildren = slices.ContainsFunc(refs, local)
+		}
+	}
 	return top, nil
+}
+
+// local reports whether a reference leads to a node of this server.
+func local(r *ua.ReferenceDescription) bool {
+	return r.NodeID != nil && !r.NodeID.HasServerIndex() && r.NodeID.NodeID != nil
 }
 
 // joinPath appends a child's browse name to its parent's path. A child

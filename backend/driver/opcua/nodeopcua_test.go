@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -577,6 +578,40 @@ func suiteBrowse(t *testing.T, p peer) {
 			if r.Sample.Quality != hmi.Good {
 				t.Errorf("suggested tag %s %s: %v %q", ws[i].addr, ws[i].typ, r.Sample.Quality, r.Sample.Reason)
 			}
+		}
+	}
+	// BrowseChildren lists one level, each child marked by whether it has
+	// nodes below it, without listing them.
+	top, err := BrowseChildren(ctx, c, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var server *Node
+	for _, n := range top.Children {
+		if len(n.Children) != 0 {
+			t.Errorf("BrowseChildren listed %d grandchildren under %s", len(n.Children), n.NodeID)
+		}
+		if n.NodeID == "i=2253" {
+			server = n
+		}
+	}
+	if server == nil || !server.HasChildren {
+		t.Errorf("BrowseChildren(Objects): Server = %+v, want it marked as having children", server)
+	}
+	var parent *Node
+	root.Walk(func(n *Node, _ int) {
+		if slices.ContainsFunc(n.Children, func(ch *Node) bool { return ch.NodeID == "ns=2;s=Double" }) {
+			parent = n
+		}
+	})
+	if parent != nil {
+		kids, err := BrowseChildren(ctx, c, parent.NodeID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(kids.Children, func(ch *Node) bool { return ch.NodeID == "ns=2;s=Double" })
+		if i < 0 || kids.Children[i].HasChildren {
+			t.Errorf("BrowseChildren(%s): Double at %d of %d, want it listed without children", parent.NodeID, i, len(kids.Children))
 		}
 	}
 	// Browsing a variable shows it alone; an unknown node is an error.
