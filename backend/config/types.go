@@ -26,6 +26,8 @@ type Project struct {
 	// History configures the tag history: retention and the default
 	// heartbeat.
 	History History `yaml:"history"`
+	// Sparkplug is the northbound MQTT Sparkplug B edge node (sparkplug.go); nil: none.
+	Sparkplug *Sparkplug `yaml:"sparkplug"`
 
 	// File is the path the project was read from ("" if built in code).
 	File string `yaml:"-"`

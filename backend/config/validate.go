@@ -116,6 +116,7 @@ func (v *validator) validate() {
 	v.loops()
 	v.interlocks()
 	v.history()
+	v.sparkplug()
 }
 
 func (v *validator) scanClasses() {
