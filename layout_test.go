@@ -13,7 +13,7 @@ import (
 // only packages above it here, or its own children. hmi imports nothing of
 // ours, and nothing in backend imports Wails.
 var ladder = []string{"hmi", "config", "driver", "driver/modbus", "driver/opcua", "sim", "poll", "tags",
-	"alarm", "control", "store", "auth", "api", "web", "engine"}
+	"alarm", "control", "store", "auth", "api", "sparkplug/spb", "sparkplug", "web", "engine"}
 
 const module = "github.com/edgehmi/edgehmi/"
 

@@ -27,6 +27,7 @@ import (
 	"github.com/edgehmi/edgehmi/backend/hmi"
 	"github.com/edgehmi/edgehmi/backend/poll"
 	"github.com/edgehmi/edgehmi/backend/sim"
+	"github.com/edgehmi/edgehmi/backend/sparkplug"
 	"github.com/edgehmi/edgehmi/backend/store"
 	"github.com/edgehmi/edgehmi/backend/tags"
 	"github.com/edgehmi/edgehmi/backend/web"
@@ -72,6 +73,7 @@ type Engine struct {
 	sim        *sim.Sim
 	alarms     *alarmRunner
 	historian  *store.Historian // nil when the project records no history
+	northbound *sparkplug.Node  // nil without a sparkplug section
 	loops      *control.Runner
 	interlocks *control.Interlocks
 	devs       map[string]*poll.Device
@@ -205,7 +207,8 @@ func Start(ctx context.Context, o Options) (_ *Engine, err error) {
 	info := api.Info{Name: p.Name, Version: o.Version, Demo: o.Demo, UIIdleLogoutS: int(p.Server.UIIdleLogout.Seconds())}
 	svc := api.New(info, e.db, e.devs, e.store, au, e.alarms, driver.Env{DataDir: o.DataDir})
 	svc.SetControl(e.loops, e.interlocks)
-	e.web = web.New(svc, e.hub, web.Options{Static: o.Static, Log: e.log, Health: e.health, Metrics: e.metrics, Secure: e.secure})
+	e.web = web.New(svc, e.hub, web.Options{Static: o.Static, Log: e.log, Health: e.health, Metrics: e.metrics, Secure: e.secure,
+		Northbound: e.northboundStatus})
 	e.http = e.web.HTTPServer()
 	e.http.TLSConfig = tlsConf
 
@@ -223,6 +226,9 @@ func Start(ctx context.Context, o Options) (_ *Engine, err error) {
 	e.wg.Go(func() { e.store.RunRetention(runCtx, policy, historyRetentionEvery) })
 	e.wg.Go(func() { e.interlocks.Run(runCtx) })
 	e.wg.Go(func() { e.loops.Run(runCtx) })
+	if err = e.startNorthbound(ctx, runCtx, svc); err != nil {
+		return nil, err
+	}
 	e.wg.Go(func() {
 		serve := e.http.Serve
 		if tlsConf != nil {

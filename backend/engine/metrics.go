@@ -53,6 +53,7 @@ func (e *Engine) metrics(w io.Writer) {
 	help("edgehmi_history_dropped_total", "counter", "History samples dropped because the writer fell behind.")
 	fmt.Fprintf(w, "edgehmi_history_dropped_total %d\n", e.store.HistoryDropped())
 	e.loopMetrics(w, help)
+	e.northboundMetrics(w, help)
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	help("edgehmi_go_heap_bytes", "gauge", "Go heap in use.")

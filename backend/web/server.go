@@ -53,6 +53,7 @@ type Server struct {
 	health  Health
 	metrics Metrics
 	secure  bool // served over TLS: cookies are Secure
+	north   func() any
 
 	upgrader websocket.Upgrader
 	csrf     *http.CrossOriginProtection
@@ -66,11 +67,14 @@ type Options struct {
 	Health  Health
 	Metrics Metrics
 	Secure  bool
+	// Northbound reports the Sparkplug B edge node's status
+	// (GET /api/v1/northbound); nil answers {"state":"disabled"}.
+	Northbound func() any
 }
 
 // New builds the server's handler.
 func New(svc *api.Service, hub *Hub, o Options) *Server {
-	s := &Server{api: svc, hub: hub, log: o.Log, health: o.Health, metrics: o.Metrics, secure: o.Secure}
+	s := &Server{api: svc, hub: hub, log: o.Log, health: o.Health, metrics: o.Metrics, secure: o.Secure, north: o.Northbound}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -110,6 +114,7 @@ func New(svc *api.Service, hub *Hub, o Options) *Server {
 	mux.HandleFunc("GET /api/v1/history", s.history)
 	mux.HandleFunc("GET /api/v1/history/export", s.historyExport)
 	mux.HandleFunc("GET /api/v1/devices", s.devices)
+	mux.HandleFunc("GET /api/v1/northbound", s.northbound)
 	mux.HandleFunc("GET /api/v1/opcua/devices", s.opcuaDevices)
 	mux.HandleFunc("GET /api/v1/opcua/browse", s.opcuaBrowse)
 	mux.HandleFunc("GET /api/v1/opcua/certificates", s.opcuaCertificates)
@@ -411,6 +416,14 @@ func (s *Server) alarms(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) devices(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.api.Devices())
+}
+
+func (s *Server) northbound(w http.ResponseWriter, r *http.Request) {
+	if s.north == nil {
+		writeJSON(w, http.StatusOK, map[string]any{"enabled": false, "state": "disabled"})
+		return
+	}
+	writeJSON(w, http.StatusOK, s.north())
 }
 
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
