@@ -88,6 +88,7 @@ type Node struct {
 	log     *slog.Logger
 	event   func(hmi.Event)
 	buf     *Buffer
+	sub     *tags.Set // subscribed in New: no change is missed before Run
 	metrics []metric // by tag index; alias 0: not published
 	devices []device
 	byName  map[string]int // Sparkplug device id -> index
@@ -160,13 +161,17 @@ func New(ctx context.Context, o Options) (*Node, error) {
 		n.buf.Close()
 		return nil, err
 	}
+	n.sub = n.db.Subscribe()
 	n.status = Status{Enabled: true, State: StateOffline, GroupID: c.GroupID, EdgeNode: c.EdgeNode, PrimaryHost: c.PrimaryHost,
 		Commands: c.Commands.Enabled}
 	return n, nil
 }
 
 // Close closes the buffer of a node whose Run was never called.
-func (n *Node) Close() error { return n.buf.Close() }
+func (n *Node) Close() error {
+	n.db.Unsubscribe(n.sub)
+	return n.buf.Close()
+}
 
 // alias looks up a metric by alias.
 func (n *Node) byAlias(a uint64) (*metric, bool) {
@@ -226,7 +231,7 @@ type hostState struct {
 // NDEATH, disconnects, writes what it holds to the buffer and closes it.
 // Its caller owns it and waits for it.
 func (n *Node) Run(ctx context.Context) {
-	sub := n.db.Subscribe()
+	sub := n.sub
 	defer n.db.Unsubscribe(sub)
 	cmds := make(chan inbound, 64)
 	var wg sync.WaitGroup
