@@ -89,7 +89,7 @@ type Node struct {
 	event   func(hmi.Event)
 	buf     *Buffer
 	sub     *tags.Set // subscribed in New: no change is missed before Run
-	metrics []metric // by tag index; alias 0: not published
+	metrics []metric  // by tag index; alias 0: not published
 	devices []device
 	byName  map[string]int // Sparkplug device id -> index
 	qos     byte
