@@ -10,12 +10,14 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.dat
 LISTEN  ?= 127.0.0.1:8080
 DATA    ?= ./data
 
-TEST_PACKAGES    := chromium xvfb xauth imagemagick curl python3-pymodbus
+TEST_PACKAGES    := chromium xvfb xauth imagemagick curl python3-pymodbus mosquitto
 DESKTOP_PACKAGES := libgtk-3-dev libwebkit2gtk-4.0-dev pkg-config gcc
 
 FRONTEND_SRC := $(shell find frontend/src frontend/index.html frontend/vite.config.ts frontend/package.json -type f 2>/dev/null)
 # node-opcua, the foreign OPC UA server of the opcua driver's integration tests
 NODEOPCUA    := backend/driver/opcua/testdata/nodeopcua
+# the MQTT subscriber (sparkplug-payload) of the Sparkplug B integration tests
+SPBSUB       := backend/sparkplug/testdata/subscriber
 
 .PHONY: all run build frontend test test-go test-frontend e2e desktop desktop-check bench cross lint clean
 
@@ -27,6 +29,10 @@ frontend/node_modules/.package-lock.json: frontend/package-lock.json
 
 $(NODEOPCUA)/node_modules/.package-lock.json: $(NODEOPCUA)/package-lock.json
 	npm ci --prefix $(NODEOPCUA) --no-audit --no-fund
+	@touch $@
+
+$(SPBSUB)/node_modules/.package-lock.json: $(SPBSUB)/package-lock.json
+	npm ci --prefix $(SPBSUB) --no-audit --no-fund
 	@touch $@
 
 frontend/dist/index.html: frontend/node_modules/.package-lock.json $(FRONTEND_SRC)
@@ -54,8 +60,9 @@ lint:
 	$(GO) vet ./...
 	$(GO) vet -tags desktop,production,webkit2_40 ./...
 
-test-go: $(NODEOPCUA)/node_modules/.package-lock.json
-	EDGEHMI_REQUIRE_PYMODBUS=1 EDGEHMI_REQUIRE_NODEOPCUA=1 $(GO) test -race -count=1 ./...
+test-go: $(NODEOPCUA)/node_modules/.package-lock.json $(SPBSUB)/node_modules/.package-lock.json
+	./scripts/ensure-packages.sh mosquitto
+	EDGEHMI_REQUIRE_PYMODBUS=1 EDGEHMI_REQUIRE_NODEOPCUA=1 EDGEHMI_REQUIRE_MOSQUITTO=1 $(GO) test -race -count=1 ./...
 	$(GO) test -race -count=1 -tags desktop,production,webkit2_40 ./app/
 
 test-frontend: frontend/node_modules/.package-lock.json
@@ -80,8 +87,9 @@ desktop-check: desktop
 
 ## bench: benchmarks and measurements (docs/benchmarks.md records them)
 bench: build $(NODEOPCUA)/node_modules/.package-lock.json
+	./scripts/ensure-packages.sh mosquitto
 	./scripts/bench.sh
 
 clean:
-	rm -rf bin frontend/node_modules frontend/e2e/out $(NODEOPCUA)/node_modules
+	rm -rf bin frontend/node_modules frontend/e2e/out $(NODEOPCUA)/node_modules $(SPBSUB)/node_modules
 	find frontend/dist -mindepth 1 ! -name .gitkeep -delete 2>/dev/null || true

@@ -98,3 +98,5 @@ if [ -x "$chromium" ] && [ -d frontend/node_modules/playwright-core ]; then
 else
   echo "skipped: needs $chromium (apt-get install chromium) and frontend/node_modules (npm ci in frontend)"
 fi
+go test -run '^$' -bench 'BenchmarkSparkplugPublish' -benchtime 500000x ./backend/sparkplug
+go test -run '^$' -bench 'BenchmarkSparkplugReplay' -benchtime 1x -timeout 30m ./backend/sparkplug

@@ -28,7 +28,7 @@ import (
 // reference decoder). Without them the tests skip, unless
 // EDGEHMI_REQUIRE_MOSQUITTO=1 (make test-go) makes that a failure.
 
-func need(t *testing.T, what string) {
+func need(t testing.TB, what string) {
 	t.Helper()
 	if os.Getenv("EDGEHMI_REQUIRE_MOSQUITTO") == "1" {
 		t.Fatalf("%s (EDGEHMI_REQUIRE_MOSQUITTO=1)", what)
@@ -36,7 +36,7 @@ func need(t *testing.T, what string) {
 	t.Skip(what)
 }
 
-func mosquittoPath(t *testing.T) string {
+func mosquittoPath(t testing.TB) string {
 	for _, p := range []string{"/usr/sbin/mosquitto", "/usr/bin/mosquitto"} {
 		if _, err := os.Stat(p); err == nil {
 			return p
@@ -49,7 +49,7 @@ func mosquittoPath(t *testing.T) string {
 	return ""
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -60,13 +60,13 @@ func freePort(t *testing.T) int {
 
 // broker is a mosquitto process on a loopback port.
 type broker struct {
-	t    *testing.T
+	t    testing.TB
 	path string
 	port int
 	cmd  *exec.Cmd
 }
 
-func startBroker(t *testing.T, port int) *broker {
+func startBroker(t testing.TB, port int) *broker {
 	b := &broker{t: t, path: mosquittoPath(t), port: port}
 	b.start()
 	t.Cleanup(b.kill)
@@ -211,7 +211,7 @@ func (s *subscriber) count(typ, event string) int {
 	return n
 }
 
-func waitUntil(t *testing.T, d time.Duration, what string, f func() bool) {
+func waitUntil(t testing.TB, d time.Duration, what string, f func() bool) {
 	t.Helper()
 	end := time.Now().Add(d)
 	for !f() {
