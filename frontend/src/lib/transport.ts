@@ -5,6 +5,7 @@
 import { dispositionFilename, parseAuditEvents } from './audit';
 import { Backoff } from './backoff';
 import { parseDevices, type DeviceStats } from './devices';
+import { parseNorthbound, type NorthboundStatus } from './northbound';
 import { parseServerMessage } from './messages';
 import type { AuditEvent, Info, ServerMessage, Session, TagInfo, TagScalar, WriteResult } from './types';
 
@@ -166,6 +167,9 @@ export const api = {
   /** Every device's link state and counters (no login needed). */
   async devices(): Promise<DeviceStats[]> {
     return parseDevices(await request<unknown>('GET', '/api/v1/devices', undefined, 5000));
+  },
+  async northbound(): Promise<NorthboundStatus> {
+    return parseNorthbound(await request<unknown>('GET', '/api/v1/northbound', undefined, 5000));
   },
 
   /** GET a file with the session (cookie and bearer token), e.g. a CSV export. */
