@@ -32,9 +32,11 @@ type DB struct {
 	dead  []float64 // absolute deadband per tag
 
 	mu  sync.RWMutex
-	cur []hmi.Sample
-	// pub is the last published value per tag, the reference for deadbands.
-	pub  []hmi.Value
+	cur []cell
+	// pub is the last published number per tag, the reference for
+	// deadbands. (Other kinds publish every change, and a change of kind
+	// is published, so for them the current value is the last published.)
+	pub  []float64
 	subs []*Set
 
 	changes uint64 // published changes, for metrics
@@ -49,14 +51,14 @@ func New(defs []config.Tag) *DB {
 		index: make(map[string]int, len(defs)),
 		bools: make([]bool, len(defs)),
 		dead:  make([]float64, len(defs)),
-		cur:   make([]hmi.Sample, len(defs)),
-		pub:   make([]hmi.Value, len(defs)),
+		cur:   make([]cell, len(defs)),
+		pub:   make([]float64, len(defs)),
 	}
 	for i, d := range db.defs {
 		db.index[d.Name] = i
 		db.bools[i] = d.Type == "bool" || d.Type == "boolean"
 		db.dead[i] = d.AbsDeadband()
-		db.cur[i] = hmi.Sample{Quality: hmi.Bad, Reason: "not read yet"}
+		db.cur[i] = cell{q: hmi.Bad, reason: "not read yet"}
 	}
 	return db
 }
@@ -77,7 +79,7 @@ func (db *DB) Def(i int) *config.Tag { return &db.defs[i] }
 func (db *DB) Get(i int) hmi.Sample {
 	db.mu.RLock()
 	defer db.mu.RUnlock()
-	return db.cur[i]
+	return db.cur[i].sample()
 }
 
 // GetByName returns the current sample of a tag by name.
@@ -93,7 +95,7 @@ func (db *DB) GetByName(name string) (hmi.Sample, bool) {
 func (db *DB) Read(ids []int, out []hmi.Sample) {
 	db.mu.RLock()
 	for k, i := range ids {
-		out[k] = db.cur[i]
+		out[k] = db.cur[i].sample()
 	}
 	db.mu.RUnlock()
 }
@@ -136,7 +138,7 @@ func (db *DB) Ingest(readings []driver.Reading, changed []int) []int {
 		}
 		s := r.Sample
 		if s.Value.IsZero() {
-			s.Value = db.cur[i].Value // keep the last known value beside a Bad quality
+			s.Value = db.cur[i].val // keep the last known value beside a Bad quality
 		} else {
 			s.Value = db.toEng(i, s.Value)
 		}
@@ -155,7 +157,7 @@ func (db *DB) MarkBad(ids []int, reason string, ts time.Time) {
 	var changed []int
 	db.mu.Lock()
 	for _, i := range ids {
-		if db.store(i, hmi.Sample{Value: db.cur[i].Value, Quality: hmi.Bad, Reason: reason, TS: ts}) {
+		if db.store(i, hmi.Sample{Value: db.cur[i].val, Quality: hmi.Bad, Reason: reason, TS: ts}) {
 			changed = append(changed, i)
 		}
 	}
@@ -170,8 +172,8 @@ func (db *DB) MarkStale(ids []int, reason string, ts time.Time) {
 	var changed []int
 	db.mu.Lock()
 	for _, i := range ids {
-		if c := db.cur[i]; c.Quality == hmi.Good {
-			if db.store(i, hmi.Sample{Value: c.Value, Quality: hmi.Uncertain, Reason: reason, TS: c.TS}) {
+		if c := db.cur[i]; c.q == hmi.Good {
+			if db.store(i, hmi.Sample{Value: c.val, Quality: hmi.Uncertain, Reason: reason, TS: c.time()}) {
 				changed = append(changed, i)
 			}
 		}
@@ -184,24 +186,20 @@ func (db *DB) MarkStale(ids []int, reason string, ts time.Time) {
 // store sets the current sample and reports whether subscribers must hear of it.
 func (db *DB) store(i int, s hmi.Sample) bool {
 	old := db.cur[i]
-	db.cur[i] = s
-	if old.Quality != s.Quality || old.Reason != s.Reason {
+	db.cur[i] = cellOf(s)
+	if old.q != s.Quality || old.reason != s.Reason || old.val.Kind() != s.Value.Kind() {
 		return true
 	}
-	last := db.pub[i]
-	if last.Kind() != s.Value.Kind() {
-		return true
-	}
-	if last.Kind() == hmi.KindNumber {
-		d := math.Abs(s.Value.Float() - last.Float())
+	if s.Value.Kind() == hmi.KindNumber {
+		d := math.Abs(s.Value.Float() - db.pub[i])
 		return d > db.dead[i] || math.IsNaN(d)
 	}
-	return last != s.Value
+	return old.val != s.Value
 }
 
 func (db *DB) publishLocked(changed []int) {
 	for _, i := range changed {
-		db.pub[i] = db.cur[i].Value
+		db.pub[i] = db.cur[i].val.Float()
 	}
 	db.changes += uint64(len(changed))
 }
@@ -312,4 +310,33 @@ func (db *DB) IDs(device string) []int {
 		}
 	}
 	return ids
+}
+
+// cell is a tag's current sample as the database holds it: an hmi.Sample
+// with its time as Unix nanoseconds, 64 bytes instead of 80 (a 100,000-tag
+// project holds one per tag).
+type cell struct {
+	val    hmi.Value
+	reason string
+	ts     int64 // Unix nanoseconds; 0: no time
+	q      hmi.Quality
+}
+
+func cellOf(s hmi.Sample) cell {
+	c := cell{val: s.Value, reason: s.Reason, q: s.Quality}
+	if !s.TS.IsZero() {
+		c.ts = s.TS.UnixNano()
+	}
+	return c
+}
+
+func (c cell) time() time.Time {
+	if c.ts == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, c.ts)
+}
+
+func (c cell) sample() hmi.Sample {
+	return hmi.Sample{Value: c.val, Quality: c.q, Reason: c.reason, TS: c.time()}
 }

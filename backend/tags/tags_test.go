@@ -149,3 +149,37 @@ func TestDeadbandPercentOfSpan(t *testing.T) {
 		}
 	}
 }
+
+// The database keeps samples compactly (time as Unix nanoseconds, the
+// deadband reference as a number); what comes out must be what went in.
+func TestSamplesKeepTimeAndKindChangesPublish(t *testing.T) {
+	db := New([]config.Tag{{Name: "x", Device: "ua", Type: "variant", Deadband: 10}})
+	if got := db.Get(0); !got.TS.IsZero() || got.Quality != hmi.Bad || got.Reason == "" {
+		t.Fatalf("before the first read: %+v, want Bad with a reason and no time", got)
+	}
+	sub := db.Subscribe()
+	ts := time.Date(2026, 11, 25, 8, 0, 0, 123456789, time.UTC)
+	steps := []struct {
+		v       hmi.Value
+		publish bool
+	}{
+		{hmi.Number(1), true},
+		{hmi.Number(5), false},      // inside the deadband of 1
+		{hmi.String("five"), true},  // a change of kind always publishes
+		{hmi.String("five"), false}, // the same text
+		{hmi.String("six"), true},
+		{hmi.Number(5), true}, // back to a number: a change of kind again
+		{hmi.Number(14), false},
+		{hmi.Number(16), true}, // past 10 from the 5 last published
+	}
+	for k, st := range steps {
+		ts = ts.Add(time.Second)
+		db.Ingest([]driver.Reading{{Index: 0, Sample: hmi.Sample{Value: st.v, Quality: hmi.Good, TS: ts}}}, nil)
+		if got := len(sub.Take(nil)) == 1; got != st.publish {
+			t.Errorf("step %d (%v): published %v, want %v", k, st.v.Text(), got, st.publish)
+		}
+		if got := db.Get(0); got.Value != st.v || !got.TS.Equal(ts) {
+			t.Errorf("step %d: sample %v at %v, want %v at %v", k, got.Value.Text(), got.TS, st.v.Text(), ts)
+		}
+	}
+}
