@@ -29,6 +29,23 @@ type decoder struct {
 	// validation does not report them a second time.
 	failed map[string]bool
 	errs   Errors
+	// strs holds one copy of each text decoded, so the project keeps
+	// "plc01" and "uint16" once rather than per tag, and keeps none of the
+	// YAML tree's memory (a string of its would pin its allocation).
+	strs map[string]string
+}
+
+// text returns the decoder's copy of s.
+func (d *decoder) text(s string) string {
+	if c, ok := d.strs[s]; ok {
+		return c
+	}
+	c := strings.Clone(s)
+	if d.strs == nil {
+		d.strs = map[string]string{}
+	}
+	d.strs[c] = c
+	return c
 }
 
 var unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
@@ -167,7 +184,7 @@ func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, path string) {
 	}
 	switch v.Kind() {
 	case reflect.String:
-		v.SetString(n.Value)
+		v.SetString(d.text(n.Value))
 	case reflect.Bool:
 		b, err := strconv.ParseBool(strings.ToLower(n.Value))
 		if err != nil || n.Tag != "!!bool" {
