@@ -33,6 +33,8 @@ type decoder struct {
 	// "plc01" and "uint16" once rather than per tag, and keeps none of the
 	// YAML tree's memory (a string of its would pin its allocation).
 	strs map[string]string
+	// types holds the YAML fields of each struct type met.
+	types map[reflect.Type]*structFields
 }
 
 // text returns the decoder's copy of s.
@@ -122,30 +124,47 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	}
 }
 
-func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
-	if n.Kind != yaml.MappingNode {
-		d.errorAt(n, path, "want a mapping of fields, got %s", describe(n))
-		return
+// structFields is how a struct type's fields are named in YAML.
+type structFields struct {
+	index map[string]int // YAML name -> field index
+	names []string       // YAML names, in field order
+}
+
+// fieldsOf returns t's YAML fields, worked out once per type.
+func (d *decoder) fieldsOf(t reflect.Type) *structFields {
+	if f, ok := d.types[t]; ok {
+		return f
 	}
-	t := v.Type()
-	fields := make(map[string]int, t.NumField())
-	var names []string
+	f := &structFields{index: make(map[string]int, t.NumField())}
 	for i := range t.NumField() {
 		tag := t.Field(i).Tag.Get("yaml")
 		if tag == "" || tag == "-" {
 			continue
 		}
 		name, _, _ := strings.Cut(tag, ",")
-		fields[name] = i
-		names = append(names, name)
+		f.index[name] = i
+		f.names = append(f.names, name)
 	}
+	if d.types == nil {
+		d.types = map[reflect.Type]*structFields{}
+	}
+	d.types[t] = f
+	return f
+}
+
+func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind != yaml.MappingNode {
+		d.errorAt(n, path, "want a mapping of fields, got %s", describe(n))
+		return
+	}
+	fields := d.fieldsOf(v.Type())
 	// Record the object's name first, so errors in any field can use it.
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		if n.Content[i].Value == "name" && n.Content[i+1].Kind == yaml.ScalarNode {
 			d.names[path] = n.Content[i+1].Value
 		}
 	}
-	seen := make(map[string]bool, len(n.Content)/2)
+	seen := make([]bool, v.NumField())
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		key := k.Value
@@ -153,22 +172,22 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		if path != "" {
 			sub = path + "." + key
 		}
-		idx, ok := fields[key]
+		idx, ok := fields.index[key]
 		if !ok {
 			msg := fmt.Sprintf("unknown field %q", key)
-			if s := suggest(key, names); s != "" {
+			if s := suggest(key, fields.names); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
 			} else {
-				msg += fmt.Sprintf(" (known fields: %s)", strings.Join(names, ", "))
+				msg += fmt.Sprintf(" (known fields: %s)", strings.Join(fields.names, ", "))
 			}
 			d.errorAt(k, path, "%s", msg)
 			continue
 		}
-		if seen[key] {
+		if seen[idx] {
 			d.errorAt(k, path, "field %q is given twice", key)
 			continue
 		}
-		seen[key] = true
+		seen[idx] = true
 		d.decode(val, v.Field(idx), sub)
 	}
 }
