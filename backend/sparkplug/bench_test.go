@@ -136,10 +136,12 @@ func BenchmarkSparkplugReplay(b *testing.B) {
 		el := time.Since(start)
 		b.StopTimer()
 		self1, broker1 := cpuTime(b, br.cmd.Process.Pid)
+		st := n.Status()
 		stop()
 		br.kill()
 		b.ReportMetric(float64(changes)/el.Seconds(), "replayed/s")
 		b.ReportMetric(el.Seconds(), "replay-s")
+		b.ReportMetric(float64(st.MetricsOut)/float64(max(st.MessagesOut, 1)), "metrics/message")
 		b.ReportMetric((self1 - self0).Seconds(), "cpu-s")
 		b.ReportMetric((broker1 - broker0).Seconds(), "broker-cpu-s")
 	}

@@ -198,10 +198,11 @@ type session struct {
 	// replaying: buffered changes are being sent; live changes go to the
 	// buffer behind them until it is empty.
 	replaying bool
-	cursor    int64 // last buffered row sent
-	acked     int64 // last buffered row acknowledged
-	deleted   int64 // last buffered row deleted
-	queue     []Row // rows read, not yet sent
+	cursor    int64   // last buffered row sent
+	acked     int64   // last buffered row acknowledged
+	deleted   int64   // last buffered row deleted
+	rows      []Row   // buffered rows read (storage reused)
+	queue     []batch // batches of buffered rows, not yet sent
 	flight    []flight
 	pending   []change // live changes to publish
 }
@@ -210,8 +211,10 @@ type session struct {
 type flight struct {
 	tok     mqtt.Token
 	live    []change // its live changes (buffered if it fails)
-	lastRow int64    // its last buffered row (replay)
-	metrics int
+	lastRow int64    // replay: buffered rows up to this one are delivered with it
+	// historical: it carries buffered changes (counted as replayed)
+	historical bool
+	metrics    int
 }
 
 // inbound is a message from the broker.
@@ -688,40 +691,82 @@ func (n *Node) birthMetric(m *metric, now time.Time) *spb.Payload_Metric {
 	return newMetric(m.name, m.alias, m.dtype, true, smp.Value, smp.Quality, ms(smp.TS, now))
 }
 
-// publishLive publishes the pending live changes: per device, in order,
-// at most MaxMetrics per message, while the window has room.
+// batch is one data message: one device's metrics (or the node's), in
+// the order they changed.
+type batch struct {
+	dev     int // index in Node.devices; -1: the node's own metrics
+	metrics []*spb.Payload_Metric
+	live    []change // its live changes (buffered again if the message fails)
+	lastRow int64    // replay: the last row of the rows read, on their last batch
+}
+
+// batcher groups metrics by device into batches of at most max metrics,
+// in the order of each device's first metric. A metric's changes keep
+// their order (a metric belongs to one device), which is the order that
+// Sparkplug hosts rely on.
+type batcher struct {
+	max   int
+	open  map[int]int // device -> its batch still filling
+	batch []batch
+}
+
+func (b *batcher) add(dev int, m *spb.Payload_Metric, live *change) {
+	k, ok := b.open[dev]
+	if !ok || len(b.batch[k].metrics) >= b.max {
+		if b.open == nil {
+			b.open = map[int]int{}
+		}
+		k = len(b.batch)
+		b.open[dev] = k
+		b.batch = append(b.batch, batch{dev: dev})
+	}
+	bt := &b.batch[k]
+	bt.metrics = append(bt.metrics, m)
+	if live != nil {
+		bt.live = append(bt.live, *live)
+	}
+}
+
+// send publishes a batch as NDATA or DDATA and puts it in the window.
+func (n *Node) send(s *session, b batch, historical bool) error {
+	p := &spb.Payload{Timestamp: proto.Uint64(uint64(time.Now().UnixMilli())), Metrics: b.metrics}
+	t, id := NData, ""
+	if b.dev >= 0 {
+		t, id = DData, n.devices[b.dev].id
+	}
+	tok, err := n.publish(s, t, id, p, n.qos)
+	if err != nil {
+		return err
+	}
+	s.flight = append(s.flight, flight{tok: tok, live: b.live, lastRow: b.lastRow, historical: historical, metrics: len(b.metrics)})
+	return nil
+}
+
+// publishLive publishes the pending live changes, one device's changes
+// per message, at most MaxMetrics per message, while the window has room;
+// what does not fit stays pending, in order.
 func (n *Node) publishLive(s *session) {
-	for len(s.pending) > 0 && len(s.flight) < window {
-		// The first change's device, and its changes up to MaxMetrics,
-		// in order; the other devices' changes keep their order.
-		dev := n.metrics[s.pending[0].tag].device
-		var take, rest []change
-		for _, c := range s.pending {
-			if n.metrics[c.tag].device == dev && len(take) < n.cfg.MaxMetrics {
-				take = append(take, c)
-			} else {
-				rest = append(rest, c)
-			}
-		}
-		now := time.Now()
-		p := &spb.Payload{Timestamp: proto.Uint64(uint64(now.UnixMilli()))}
-		for _, c := range take {
-			m := &n.metrics[c.tag]
-			p.Metrics = append(p.Metrics, newMetric(m.name, m.alias, m.dtype, false, c.s.Value, c.s.Quality, ms(c.s.TS, now)))
-		}
-		t, id := NData, ""
-		if dev >= 0 {
-			t, id = DData, n.devices[dev].id
-		}
-		tok, err := n.publish(s, t, id, p, n.qos)
-		if err != nil {
-			n.log.Error("publish", "err", err)
-			s.pending = rest
+	if len(s.pending) == 0 || len(s.flight) >= window {
+		return
+	}
+	now := time.Now()
+	bs := batcher{max: n.cfg.MaxMetrics}
+	for k := range s.pending {
+		c := &s.pending[k]
+		m := &n.metrics[c.tag]
+		bs.add(m.device, newMetric(m.name, m.alias, m.dtype, false, c.s.Value, c.s.Quality, ms(c.s.TS, now)), c)
+	}
+	var rest []change
+	for _, b := range bs.batch {
+		if len(s.flight) >= window {
+			rest = append(rest, b.live...)
 			continue
 		}
-		s.flight = append(s.flight, flight{tok: tok, live: take, metrics: len(take)})
-		s.pending = rest
+		if err := n.send(s, b, false); err != nil {
+			n.log.Error("publish", "err", err)
+		}
 	}
+	s.pending = rest
 }
 
 // pump sends buffered changes (historical) while the window has room,
@@ -729,65 +774,66 @@ func (n *Node) publishLive(s *session) {
 func (n *Node) pump(ctx context.Context, s *session) {
 	for s.replaying && len(s.flight) < window {
 		if len(s.queue) == 0 {
-			if n.buf.Pending() > 0 {
-				n.flush(ctx)
-			}
-			var err error
-			if s.queue, err = n.buf.Next(ctx, s.cursor, 20*n.cfg.MaxMetrics, s.queue[:0]); err != nil {
-				n.setError(err)
+			if !n.nextRows(ctx, s) {
 				return
-			}
-			if len(s.queue) == 0 {
-				// Everything buffered is sent: live data resumes.
-				s.replaying = false
-				n.log.Info("store-and-forward replay done", "replayed", n.replay.Load())
-				return
-			}
-		}
-		// The first row's device's rows, consecutive, up to MaxMetrics.
-		dev, ok := n.rowDevice(&s.queue[0])
-		k := 0
-		now := time.Now()
-		p := &spb.Payload{Timestamp: proto.Uint64(uint64(now.UnixMilli()))}
-		for k < len(s.queue) && len(p.Metrics) < n.cfg.MaxMetrics {
-			r := &s.queue[k]
-			d, rok := n.rowDevice(r)
-			if rok != ok || d != dev {
-				break
-			}
-			k++
-			if !rok {
-				continue // a tag no longer in the project or not published
-			}
-			m := n.metrics[d.tag]
-			pm := newMetric(m.name, m.alias, m.dtype, false, r.Value(), r.Quality, uint64(max(r.TS, 0)))
-			pm.IsHistorical = proto.Bool(true)
-			p.Metrics = append(p.Metrics, pm)
-		}
-		last := s.queue[k-1].ID
-		s.queue = s.queue[k:]
-		s.cursor = last
-		if !ok {
-			if len(s.flight) == 0 {
-				s.acked = max(s.acked, last) // nothing to send for these rows
 			}
 			continue
 		}
-		t, id := NData, ""
-		if dev.device >= 0 {
-			t, id = DData, n.devices[dev.device].id
-		}
-		tok, err := n.publish(s, t, id, p, n.qos)
-		if err != nil {
+		if err := n.send(s, s.queue[0], true); err != nil {
 			n.setError(err)
 			return
 		}
-		s.flight = append(s.flight, flight{tok: tok, lastRow: last, metrics: len(p.Metrics)})
+		s.queue = s.queue[1:]
 	}
 }
 
-// rowDevice is the metric a buffered row belongs to (ok false: none).
-func (n *Node) rowDevice(r *Row) (metric, bool) {
+// nextRows reads the next buffered rows and batches them (false: nothing
+// to send now: replay done, or an error).
+func (n *Node) nextRows(ctx context.Context, s *session) bool {
+	if n.buf.Pending() > 0 {
+		n.flush(ctx)
+	}
+	rows, err := n.buf.Next(ctx, s.cursor, 20*n.cfg.MaxMetrics, s.rows[:0])
+	if err != nil {
+		n.setError(err)
+		return false
+	}
+	s.rows = rows
+	if len(rows) == 0 {
+		// Everything buffered is sent: live data resumes.
+		s.replaying = false
+		n.log.Info("store-and-forward replay done", "replayed", n.replay.Load())
+		return false
+	}
+	bs := batcher{max: n.cfg.MaxMetrics}
+	for k := range rows {
+		r := &rows[k]
+		m, ok := n.rowMetric(r)
+		if !ok {
+			continue // a tag no longer in the project or not published
+		}
+		pm := newMetric(m.name, m.alias, m.dtype, false, r.Value(), r.Quality, uint64(max(r.TS, 0)))
+		pm.IsHistorical = proto.Bool(true)
+		bs.add(m.device, pm, nil)
+	}
+	last := rows[len(rows)-1].ID
+	s.cursor = last
+	switch {
+	case len(bs.batch) > 0:
+		// The rows count as delivered when their last batch is acknowledged
+		// (the window is acknowledged in order).
+		bs.batch[len(bs.batch)-1].lastRow = last
+		s.queue = bs.batch
+	case len(s.flight) > 0:
+		s.flight[len(s.flight)-1].lastRow = last // nothing of these to send
+	default:
+		s.acked = max(s.acked, last)
+	}
+	return true
+}
+
+// rowMetric is the metric a buffered row belongs to (ok false: none).
+func (n *Node) rowMetric(r *Row) (metric, bool) {
 	i, ok := n.db.Lookup(r.Tag)
 	if !ok || n.metrics[i].alias == 0 {
 		return metric{device: -2}, false
@@ -812,16 +858,24 @@ func (n *Node) reap(ctx context.Context, s *session) bool {
 		}
 		n.out.Add(1)
 		n.metOut.Add(uint64(f.metrics))
-		if f.lastRow > 0 {
-			s.acked = max(s.acked, f.lastRow)
-			n.replay.Add(uint64(f.metrics))
-		}
+		n.delivered(s, f)
 		s.flight = s.flight[1:]
 	}
 	if s.acked-s.deleted >= 10_000 {
 		n.deleteAcked(ctx, s)
 	}
 	return true
+}
+
+// delivered counts an acknowledged historical message's metrics and the
+// rows it completes.
+func (n *Node) delivered(s *session, f *flight) {
+	if f.historical {
+		n.replay.Add(uint64(f.metrics))
+	}
+	if f.lastRow > 0 {
+		s.acked = max(s.acked, f.lastRow)
+	}
 }
 
 // deleteAcked deletes the buffered rows the broker has acknowledged.
@@ -843,20 +897,25 @@ func (n *Node) deleteAcked(ctx context.Context, s *session) {
 // changes not acknowledged, and those not yet sent, go to the buffer (to
 // be sent again as historical); unacknowledged replayed rows stay in it.
 func (n *Node) endSession(s *session) {
-	for _, f := range s.flight {
+	gap := false // a message before this one is not acknowledged
+	for k := range s.flight {
+		f := &s.flight[k]
 		select {
 		case <-f.tok.Done():
 			if f.tok.Error() == nil {
 				n.out.Add(1)
 				n.metOut.Add(uint64(f.metrics))
-				if f.lastRow > 0 {
-					s.acked = max(s.acked, f.lastRow)
-					n.replay.Add(uint64(f.metrics))
+				if gap {
+					// Its rows stay buffered behind the lost message's, so
+					// they are sent again: at least once, never lost.
+					f.lastRow = 0
 				}
+				n.delivered(s, f)
 				continue
 			}
 		default:
 		}
+		gap = true
 		n.add(f.live)
 	}
 	s.flight = nil

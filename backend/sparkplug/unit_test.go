@@ -227,3 +227,36 @@ func TestConfigPublishes(t *testing.T) {
 		t.Error("no selection publishes every tag")
 	}
 }
+
+// Changes of several devices, interleaved as they come off the change bus,
+// go out one device per message, at most max metrics each, each metric's
+// changes in their order. (The replay once sent one metric per message
+// because it cut a message at every change of tag.)
+func TestBatcherGroupsByDeviceInOrder(t *testing.T) {
+	bs := batcher{max: 3}
+	type in struct {
+		dev  int
+		name string
+	}
+	seq := []in{{0, "a"}, {1, "x"}, {0, "b"}, {-1, "n"}, {0, "a"}, {1, "y"}, {0, "c"}, {0, "a"}}
+	for k, c := range seq {
+		bs.add(c.dev, &spb.Payload_Metric{Name: proto.String(c.name), Timestamp: proto.Uint64(uint64(k))}, nil)
+	}
+	var got []string
+	for _, b := range bs.batch {
+		s := ""
+		for _, m := range b.metrics {
+			s += m.GetName()
+		}
+		got = append(got, string(rune('0'+b.dev+1))+":"+s)
+	}
+	want := []string{"1:aba", "2:xy", "0:n", "1:ca"}
+	if len(got) != len(want) {
+		t.Fatalf("batches %v, want %v", got, want)
+	}
+	for k := range want {
+		if got[k] != want[k] {
+			t.Fatalf("batches %v, want %v", got, want)
+		}
+	}
+}
