@@ -63,6 +63,7 @@ type broker struct {
 	t    testing.TB
 	path string
 	port int
+	conf string // a mosquitto.conf to start with; none: plain TCP on port
 	cmd  *exec.Cmd
 }
 
@@ -78,6 +79,9 @@ func (b *broker) url() string { return "tcp://127.0.0.1:" + strconv.Itoa(b.port)
 func (b *broker) start() {
 	b.t.Helper()
 	b.cmd = exec.Command(b.path, "-p", strconv.Itoa(b.port))
+	if b.conf != "" {
+		b.cmd = exec.Command(b.path, "-c", b.conf)
+	}
 	b.cmd.Stdout, b.cmd.Stderr = io.Discard, io.Discard
 	if err := b.cmd.Start(); err != nil {
 		b.t.Fatalf("start mosquitto: %v", err)

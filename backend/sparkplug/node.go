@@ -79,6 +79,10 @@ type change struct {
 // acknowledgement at once.
 const window = 64
 
+// maxPending bounds the live changes waiting for room in the window; past
+// it they go to the store-and-forward buffer.
+const maxPending = 100_000
+
 // Node is a Sparkplug B edge node. Run runs it; Status may be called from
 // any goroutine.
 type Node struct {
@@ -534,13 +538,22 @@ func (n *Node) session(ctx context.Context, sub *tags.Set, tick <-chan time.Time
 			}
 		case <-sub.C():
 			chs := n.take(sub, nil)
-			if s.born && !s.replaying {
+			switch {
+			case !s.born || s.replaying:
+				n.add(chs)
+			case len(s.pending)+len(chs) > maxPending:
+				// The broker does not keep up: what waits goes to the
+				// buffer, in order, and is sent from there (historical).
+				n.log.Warn("the broker does not keep up: changes go to the buffer", "pending", len(s.pending)+len(chs))
+				n.add(s.pending)
+				n.add(chs)
+				s.pending = nil
+				s.replaying = true
+			default:
 				s.pending = append(s.pending, chs...)
 				if n.period == 0 {
 					n.publishLive(s)
 				}
-			} else {
-				n.add(chs)
 			}
 		case <-tick:
 			if s.born && !s.replaying {
