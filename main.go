@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -226,6 +227,12 @@ func check(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	p, err := config.Load(*file, engine.Drivers())
+	if err == nil {
+		// The displays, beside the project file: bindings and commands
+		// checked against its tags.
+		dir := filepath.Dir(*file)
+		_, err = config.LoadDisplays(p, os.DirFS(dir), filepath.ToSlash(dir))
+	}
 	if err != nil {
 		var errs config.Errors
 		if errors.As(err, &errs) {
@@ -236,7 +243,7 @@ func check(args []string, stdout, stderr io.Writer) int {
 		}
 		return 1
 	}
-	fmt.Fprintf(stdout, "%s: ok: %s\n", *file, p.Summary())
+	fmt.Fprintf(stdout, "%s: ok: %s, %d displays\n", *file, p.Summary(), len(p.Displays))
 	return 0
 }
 

@@ -28,6 +28,9 @@ type Project struct {
 	History History `yaml:"history"`
 	// Sparkplug is the northbound MQTT Sparkplug B edge node (sparkplug.go); nil: none.
 	Sparkplug *Sparkplug `yaml:"sparkplug"`
+	// Displays are the project's display files (display.go), relative to
+	// the project file: displays/overview.yaml.
+	Displays []string `yaml:"displays"`
 
 	// File is the path the project was read from ("" if built in code).
 	File string `yaml:"-"`

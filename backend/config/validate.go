@@ -117,6 +117,7 @@ func (v *validator) validate() {
 	v.interlocks()
 	v.history()
 	v.sparkplug()
+	v.displays()
 }
 
 func (v *validator) scanClasses() {
