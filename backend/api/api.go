@@ -100,6 +100,8 @@ type Service struct {
 	alarms  AlarmSource
 	env     driver.Env // the data directory: OPC UA certificates
 	writer  *Writer    // the unaudited write path that commands share with loops
+	// displays are the project's display files (displays.go); nil: none
+	displays *Displays
 	// loops and interlocks, set by SetControl (nil: the project has none)
 	loops      *control.Runner
 	interlocks *control.Interlocks

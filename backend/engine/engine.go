@@ -48,6 +48,9 @@ type Options struct {
 	// Modbus and OPC UA devices at it, and creates the demo users.
 	Demo    bool
 	Version string
+	// DemoFiles is the embedded demo project's folder (examples.FS), where
+	// the demo's displays are read from.
+	DemoFiles fs.FS
 	Static  fs.FS // the built frontend
 	Log     *slog.Logger
 	// Drivers builds the devices' drivers; nil is Drivers(). Tests and
@@ -207,6 +210,7 @@ func Start(ctx context.Context, o Options) (_ *Engine, err error) {
 	info := api.Info{Name: p.Name, Version: o.Version, Demo: o.Demo, UIIdleLogoutS: int(p.Server.UIIdleLogout.Seconds())}
 	svc := api.New(info, e.db, e.devs, e.store, au, e.alarms, driver.Env{DataDir: o.DataDir})
 	svc.SetControl(e.loops, e.interlocks)
+	svc.SetDisplays(o.displays(p))
 	e.web = web.New(svc, e.hub, web.Options{Static: o.Static, Log: e.log, Health: e.health, Metrics: e.metrics, Secure: e.secure,
 		Northbound: e.northboundStatus})
 	e.http = e.web.HTTPServer()

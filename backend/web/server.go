@@ -99,6 +99,7 @@ func New(svc *api.Service, hub *Hub, o Options) *Server {
 	mux.HandleFunc("GET /api/v1/tags/{name}", s.tag)
 	mux.HandleFunc("POST /api/v1/tags/{name}/write", s.write)
 	s.controlRoutes(mux) // loops, interlocks, push buttons (control.go)
+	s.displayRoutes(mux) // displays: list, open, save, versions (displays.go)
 	mux.HandleFunc("GET /api/v1/alarms", s.alarms)
 	mux.HandleFunc("GET /api/v1/alarms/history", s.alarmHistory)
 	mux.HandleFunc("GET /api/v1/alarms/kpi", s.alarmKPI)

@@ -137,6 +137,7 @@ type rig struct {
 	alarms *rigAlarms
 	// data is the data directory the service was given (OPC UA PKI).
 	data string
+	svc  *api.Service
 }
 
 func ptr(f float64) *float64 { return &f }
@@ -177,7 +178,7 @@ func newRig(t testing.TB, ntags int) *rig {
 	s := New(svc, hub, Options{Log: log, Health: func() []string { return nil }})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(func() { srv.Close(); cancel(); wg.Wait(); st.Close() })
-	return &rig{db: db, hub: hub, srv: srv, st: st, alarms: alarms, data: data}
+	return &rig{db: db, hub: hub, srv: srv, st: st, alarms: alarms, data: data, svc: svc}
 }
 
 func itoa(i int) string { return string(hmi.Number(float64(i)).AppendJSON(nil)) }
