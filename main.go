@@ -141,7 +141,7 @@ func (f *serveFlags) options(stderr io.Writer) (engine.Options, error) {
 		return engine.Options{}, err
 	}
 	return engine.Options{Project: p, DataDir: f.data, Listen: f.listen, Demo: f.demo, Version: version,
-		Static: frontend.Dist(), Log: log}, nil
+		Static: frontend.Dist(), Log: log, DemoFiles: examples.FS}, nil
 }
 
 // routeStdLog sends what libraries print through the standard log package

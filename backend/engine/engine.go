@@ -48,14 +48,14 @@ type Options struct {
 	// Modbus and OPC UA devices at it, and creates the demo users.
 	Demo    bool
 	Version string
-	// DemoFiles is the embedded demo project's folder (examples.FS), where
-	// the demo's displays are read from.
-	DemoFiles fs.FS
 	Static  fs.FS // the built frontend
 	Log     *slog.Logger
 	// Drivers builds the devices' drivers; nil is Drivers(). Tests and
 	// benchmarks pass their own (e.g. to time what drivers deliver).
 	Drivers *driver.Registry
+	// DemoFiles is the embedded demo project's folder (examples.FS), where
+	// the demo's displays are read from.
+	DemoFiles fs.FS
 }
 
 // Engine is one running project.
