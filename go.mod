@@ -3,6 +3,7 @@ module github.com/edgehmi/edgehmi
 go 1.26.8
 
 require (
+	github.com/coreos/go-systemd/v22 v22.7.0
 	github.com/eclipse/paho.mqtt.golang v1.5.1
 	github.com/expr-lang/expr v1.17.8
 	github.com/goburrow/modbus v0.1.0

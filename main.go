@@ -26,6 +26,7 @@ import (
 	"github.com/edgehmi/edgehmi/backend/config"
 	"github.com/edgehmi/edgehmi/backend/engine"
 	"github.com/edgehmi/edgehmi/backend/sim"
+	"github.com/edgehmi/edgehmi/backend/store"
 	"github.com/edgehmi/edgehmi/examples"
 	"github.com/edgehmi/edgehmi/frontend"
 )
@@ -47,6 +48,8 @@ usage:
   edgehmi user add|passwd|disable|enable|list ... [--data DIR]   manage users (see edgehmi user)
   edgehmi browse ENDPOINT [--node ID] [--depth N] [--tags]    print an OPC UA server's address space (see edgehmi browse)
   edgehmi opcua certs|trust|untrust|client-cert ... [--data DIR]  OPC UA certificates (see edgehmi opcua)
+  edgehmi backup --data DIR --out FILE                       copy the database, also while serving
+  edgehmi restore --data DIR --in FILE                       put a backup back (the server stopped)
   edgehmi version                                            print version, commit and build date
 `
 
@@ -80,6 +83,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return browseCmd(ctx, rest, os.Stdin, stdout, stderr)
 	case "opcua":
 		return opcuaCmd(ctx, rest, stdout, stderr)
+	case "backup":
+		return backupCmd(ctx, rest, stdout, stderr)
+	case "restore":
+		return restoreCmd(ctx, rest, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, versionLine())
 		return 0
@@ -108,6 +115,9 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 type serveFlags struct {
 	config, listen, data, logLevel string
 	demo                           bool
+	// lock is the data directory's lock, held while the engine runs (see
+	// store.Lock: restore refuses while it is held).
+	lock *store.DirLock
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
@@ -125,7 +135,7 @@ func (f *serveFlags) options(stderr io.Writer) (engine.Options, error) {
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return engine.Options{}, fmt.Errorf("--log-level %q: want debug, info, warn or error", f.logLevel)
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	log := slog.New(slog.NewTextHandler(stderr, logOptions(level)))
 	routeStdLog(log)
 	var p *config.Project
 	var err error
@@ -141,6 +151,7 @@ func (f *serveFlags) options(stderr io.Writer) (engine.Options, error) {
 		return engine.Options{}, err
 	}
 	return engine.Options{Project: p, DataDir: f.data, Listen: f.listen, Demo: f.demo, Version: version,
+		Commit: commit, BuildDate: date,
 		Static: frontend.Dist(), Log: log, DemoFiles: examples.FS}, nil
 }
 
@@ -166,11 +177,43 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	e, _, ok := f.start(ctx, "serving", stdout, stderr)
+	e, o, ok := f.start(ctx, "serving", stdout, stderr)
 	if !ok {
 		return 1
 	}
-	return waitAndStop(ctx, e, stderr)
+	defer f.lock.Unlock()
+	// Under systemd: ready now (the engine runs and its listener is bound),
+	// then the watchdog, fed while the scan loops are alive.
+	notifyReady(o.Log, e.URL())
+	wctx, stopWatchdog := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		watchdog(wctx, e, o.Log)
+	}()
+	code := waitAndStop(ctx, e, stderr, func() {
+		notifyStopping()
+		stopWatchdog()
+		<-done
+	})
+	stopWatchdog()
+	<-done
+	return code
+}
+
+// logOptions are the log handler's: under systemd (JOURNAL_STREAM set)
+// without the time, which the journal records itself.
+func logOptions(level slog.Level) *slog.HandlerOptions {
+	o := &slog.HandlerOptions{Level: level}
+	if os.Getenv("JOURNAL_STREAM") != "" {
+		o.ReplaceAttr = func(groups []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey && len(groups) == 0 {
+				return slog.Attr{}
+			}
+			return a
+		}
+	}
+	return o
 }
 
 // start loads the project, starts the engine and prints where it serves
@@ -181,8 +224,13 @@ func (f *serveFlags) start(ctx context.Context, what string, stdout, stderr io.W
 		fmt.Fprintln(stderr, "edgehmi:", err)
 		return nil, o, false
 	}
+	if f.lock, err = store.Lock(f.data); err != nil {
+		fmt.Fprintln(stderr, "edgehmi:", err)
+		return nil, o, false
+	}
 	e, err := engine.Start(ctx, o)
 	if err != nil {
+		f.lock.Unlock()
 		fmt.Fprintln(stderr, "edgehmi:", err)
 		return nil, o, false
 	}
@@ -199,13 +247,17 @@ func (f *serveFlags) start(ctx context.Context, what string, stdout, stderr io.W
 }
 
 // waitAndStop runs until a signal or a fatal error, then stops the engine.
-func waitAndStop(ctx context.Context, e *engine.Engine, stderr io.Writer) int {
+// Each of before runs first, once the server is to stop.
+func waitAndStop(ctx context.Context, e *engine.Engine, stderr io.Writer, before ...func()) int {
 	code := 0
 	select {
 	case <-ctx.Done():
 	case err := <-e.Fatal():
 		fmt.Fprintln(stderr, "edgehmi:", err)
 		code = 1
+	}
+	for _, f := range before {
+		f()
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -53,6 +53,10 @@ type Options struct {
 	// Drivers builds the devices' drivers; nil is Drivers(). Tests and
 	// benchmarks pass their own (e.g. to time what drivers deliver).
 	Drivers *driver.Registry
+
+	// Commit and BuildDate are stamped by the build, like Version (the
+	// edgehmi_build_info metric reports them).
+	Commit, BuildDate string
 	// DemoFiles is the embedded demo project's folder (examples.FS), where
 	// the demo's displays are read from.
 	DemoFiles fs.FS

@@ -54,6 +54,9 @@ func (e *Engine) metrics(w io.Writer) {
 	fmt.Fprintf(w, "edgehmi_history_dropped_total %d\n", e.store.HistoryDropped())
 	e.loopMetrics(w, help)
 	e.northboundMetrics(w, help)
+	help("edgehmi_build_info", "gauge", "Always 1; the labels say which build is running.")
+	fmt.Fprintf(w, "edgehmi_build_info{version=%q,commit=%q,date=%q,goversion=%q,goarch=%q} 1\n",
+		e.o.Version, e.o.Commit, e.o.BuildDate, runtime.Version(), runtime.GOARCH)
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	help("edgehmi_go_heap_bytes", "gauge", "Go heap in use.")
