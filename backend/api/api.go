@@ -105,6 +105,7 @@ type Service struct {
 	// loops and interlocks, set by SetControl (nil: the project has none)
 	loops      *control.Runner
 	interlocks *control.Interlocks
+	projects   Projects // nil: projects cannot be loaded
 }
 
 // New returns the service. devices maps device names to their pollers.

@@ -13,8 +13,10 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/edgehmi/edgehmi/backend/api"
@@ -60,6 +62,9 @@ type Options struct {
 	// DemoFiles is the embedded demo project's folder (examples.FS), where
 	// the demo's displays are read from.
 	DemoFiles fs.FS
+	// Source is the project file's text, kept as the first project
+	// version; nil reads Project.File.
+	Source []byte
 }
 
 // Engine is one running project.
@@ -85,6 +90,18 @@ type Engine struct {
 	interlocks *control.Interlocks
 	devs       map[string]*poll.Device
 	order      []*poll.Device
+	auth       *auth.Service
+
+	// mu guards the fields above that a project reload replaces (db,
+	// devs, order, alarms, historian, northbound, loops, interlocks, web)
+	// for readers outside the reload: metrics and status. reloadMu
+	// serialises reloads; gen is the running project's generation.
+	mu       sync.RWMutex
+	reloadMu sync.Mutex
+	gen      *generation
+	devRun   map[*poll.Device]*devRun // guarded by reloadMu after Start
+	handler  atomic.Pointer[http.Handler]
+	runCtx   context.Context
 
 	cancel    context.CancelFunc // stops everything but the store writer
 	stopStore context.CancelFunc
@@ -99,7 +116,7 @@ type Engine struct {
 // Start builds and starts everything, and returns once the HTTP server
 // listens. On error nothing is left running.
 func Start(ctx context.Context, o Options) (_ *Engine, err error) {
-	e := &Engine{o: o, log: o.Log, devs: map[string]*poll.Device{}, fatal: make(chan error, 1),
+	e := &Engine{o: o, log: o.Log, devs: map[string]*poll.Device{}, devRun: map[*poll.Device]*devRun{}, fatal: make(chan error, 1),
 		stopping: make(chan struct{}), storeDone: make(chan struct{}), started: time.Now()}
 	if e.log == nil {
 		e.log = slog.Default()
@@ -127,6 +144,7 @@ func Start(ctx context.Context, o Options) (_ *Engine, err error) {
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	e.cancel = cancel
+	e.runCtx = runCtx
 	defer func() {
 		if err != nil {
 			e.shutdown(context.Background())
@@ -168,73 +186,33 @@ func Start(ctx context.Context, o Options) (_ *Engine, err error) {
 		e.log.Warn("no users can log in, so nothing can be written: " + api.NoAdminHelp)
 	}
 
-	e.db = tags.New(p.Tags)
-	reg := o.Drivers
-	if reg == nil {
-		reg = Drivers()
+	e.auth = au
+	source := o.Source
+	if source == nil {
+		source, _ = os.ReadFile(o.Project.File) // nil: not a file (tests); no version is kept
 	}
-	logEvent := e.store.Log
-	for _, dc := range p.Devices {
-		if dc.Disabled {
-			e.db.MarkBad(e.db.IDs(dc.Name), "device disabled in the project", time.Now())
-			continue
-		}
-		drv, err := reg.New(dc, driver.Env{DataDir: o.DataDir})
-		if err != nil {
-			return nil, err
-		}
-		points := e.db.Points(dc.Name)
-		for k := range points {
-			def := e.db.Def(points[k].Index)
-			if c := def.ScanClass; c != "" {
-				points[k].Scan, _ = p.ScanPeriod(c)
-			}
-			points[k].Deadband, points[k].DeadbandPercent = sourceDeadband(def)
-		}
-		d := poll.New(dc, drv, points, e.db, e.log, logEvent)
-		e.devs[dc.Name] = d
-		e.order = append(e.order, d)
-	}
-	e.hub = web.NewHub(e.db)
-	if e.alarms, err = newAlarmRunner(p.Alarms, e.db, e.devs, e.store, e.hub, e.log); err != nil {
+	g, err := e.build(ctx, p, source, nil)
+	if err != nil {
 		return nil, err
 	}
-	if p.RecordsHistory() { // no historian, no change bus subscriber, when nothing is recorded
-		e.historian = store.NewHistorian(e.db, e.store, store.SpecsOf(p))
+	g.version = api.ProjectVersion{Name: p.Name, Hash: p.Hash, File: p.File, Current: true}
+	if source != nil {
+		if v, kerr := e.keep(o.Project, source); kerr != nil {
+			e.log.Warn("project version not kept", "err", kerr)
+		} else {
+			g.version = v
+		}
 	}
-	// Loops and interlocks write through the API's write path, unaudited.
-	w := api.NewWriter(e.db, e.devs)
-	if e.interlocks, err = control.NewInterlocks(p.Interlocks, e.db, w.WriteTag, e.log, e.store.Log); err != nil {
-		return nil, err
-	}
-	if e.loops, err = control.NewRunner(p.Loops, e.db, w.WriteTag, e.log, control.RunnerOptions{Forcer: e.interlocks}); err != nil {
-		return nil, err
-	}
-
-	info := api.Info{Name: p.Name, Version: o.Version, Demo: o.Demo, UIIdleLogoutS: int(p.Server.UIIdleLogout.Seconds())}
-	svc := api.New(info, e.db, e.devs, e.store, au, e.alarms, driver.Env{DataDir: o.DataDir})
-	svc.SetControl(e.loops, e.interlocks)
-	svc.SetDisplays(o.displays(p))
-	e.web = web.New(svc, e.hub, web.Options{Static: o.Static, Log: e.log, Health: e.health, Metrics: e.metrics, Secure: e.secure,
-		Northbound: e.northboundStatus})
-	e.http = e.web.HTTPServer()
+	e.http = g.web.HTTPServer()
+	e.http.Handler = e.swapHandler()
 	e.http.TLSConfig = tlsConf
 
-	for _, d := range e.order {
-		e.wg.Go(func() { d.Run(runCtx) })
-	}
 	e.wg.Go(func() { e.hub.Run(runCtx) })
-	e.wg.Go(func() { e.alarms.Run(runCtx) })
-	if e.historian != nil {
-		e.wg.Go(func() { e.historian.Run(runCtx) })
-	}
 	// Retention runs even when nothing is recorded now: history an earlier
 	// project recorded still ages out.
 	policy := store.RetentionPolicy{MaxAge: p.History.Retention.Duration, MaxBytes: int64(p.History.MaxSize)}
 	e.wg.Go(func() { e.store.RunRetention(runCtx, policy, historyRetentionEvery) })
-	e.wg.Go(func() { e.interlocks.Run(runCtx) })
-	e.wg.Go(func() { e.loops.Run(runCtx) })
-	if err = e.startNorthbound(ctx, runCtx, svc); err != nil {
+	if err = e.run(ctx, g); err != nil {
 		return nil, err
 	}
 	e.wg.Go(func() {
@@ -301,7 +279,11 @@ func pointAtSim(p *config.Project, s *sim.Sim) *config.Project {
 func (e *Engine) Sim() *sim.Sim { return e.sim }
 
 // Tags is the tag database.
-func (e *Engine) Tags() *tags.DB { return e.db }
+func (e *Engine) Tags() *tags.DB {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.db
+}
 
 // URL is where the web server listens, e.g. "http://127.0.0.1:8080", or
 // "https://…" under TLS.
@@ -331,7 +313,7 @@ func (e *Engine) failed(err error) {
 }
 
 // Handler is the web handler (the desktop shell serves it in its window).
-func (e *Engine) Handler() http.Handler { return e.web.Handler() }
+func (e *Engine) Handler() http.Handler { return e.swapHandler() }
 
 // Fatal delivers an error that stops the engine from serving (e.g. the HTTP
 // server failed).
@@ -372,10 +354,15 @@ func (e *Engine) shutdown(ctx context.Context) error {
 	} else if e.redirectLn != nil {
 		e.redirectLn.Close()
 	}
+	e.reloadMu.Lock() // no reload half done
 	if e.cancel != nil {
 		e.cancel()
 	}
+	if e.gen != nil {
+		e.gen.retire()
+	}
 	e.wg.Wait()
+	e.reloadMu.Unlock()
 	if e.sim != nil {
 		if err := e.sim.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("demo plant: %w", err))

@@ -32,7 +32,7 @@ func demoProject(t *testing.T) *config.Project {
 	return p
 }
 
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) time.Duration {
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) time.Duration {
 	t.Helper()
 	start := time.Now()
 	for !cond() {

@@ -14,6 +14,8 @@ import (
 // loops and the process.
 func (e *Engine) metrics(w io.Writer) {
 	help := func(name, typ, text string) { fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, typ) }
+	e.mu.RLock() // a project reload replaces what is measured
+	defer e.mu.RUnlock()
 	stats := make([]poll.Stats, len(e.order)) // one snapshot per device for the whole scrape
 	for i, d := range e.order {
 		stats[i] = d.Stats()

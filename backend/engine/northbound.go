@@ -7,33 +7,35 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/edgehmi/edgehmi/backend/api"
 	"github.com/edgehmi/edgehmi/backend/sparkplug"
 )
 
-// startNorthbound builds the project's Sparkplug B edge node, if it has
-// one, and runs it on e.wg until runCtx ends. Commands go through svc's
-// checked and audited write path.
-func (e *Engine) startNorthbound(ctx, runCtx context.Context, svc *api.Service) error {
-	c := e.o.Project.Sparkplug
+// startNorthbound builds the generation's Sparkplug B edge node, if its
+// project has one, and runs it on g.wg until runCtx ends. Commands go
+// through g's checked and audited write path.
+func (e *Engine) startNorthbound(ctx, runCtx context.Context, g *generation) error {
+	c := g.project.Sparkplug
 	if c == nil {
 		return nil
 	}
-	node, err := sparkplug.New(ctx, sparkplug.Options{Config: c, Tags: e.db, DataDir: e.o.DataDir, Writer: svc, Log: e.log, Event: e.store.Log})
+	node, err := sparkplug.New(ctx, sparkplug.Options{Config: c, Tags: g.db, DataDir: e.o.DataDir, Writer: g.svc, Log: e.log, Event: e.store.Log})
 	if err != nil {
 		return fmt.Errorf("sparkplug edge node: %w", err)
 	}
-	e.northbound = node
-	e.wg.Go(func() { node.Run(runCtx) })
+	g.northbound = node
+	g.wg.Go(func() { node.Run(runCtx) })
 	return nil
 }
 
 // northboundStatus is the edge node's status for the diagnostics screen.
 func (e *Engine) northboundStatus() any {
-	if e.northbound == nil {
+	e.mu.RLock()
+	n := e.northbound
+	e.mu.RUnlock()
+	if n == nil {
 		return sparkplug.Status{State: "disabled"}
 	}
-	return e.northbound.Status()
+	return n.Status()
 }
 
 // northboundMetrics writes the edge node's Prometheus lines (none without one).

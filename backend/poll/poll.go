@@ -58,12 +58,19 @@ var staleReason = fmt.Sprintf("stale: no fresh read within %d scan periods", Sta
 type Device struct {
 	cfg    config.Device
 	drv    driver.Driver
-	db     Sink
 	log    *slog.Logger
 	events EventSink
 
-	ids []int    // tag indexes of this device, in its points' order
-	cls []*class // scan classes, fastest first
+	// bind guards db, ids and the classes' ids, which Rebind replaces
+	// between scans when a project reload gives the device a new database.
+	// A scan holds it from filling its buffer to ingesting it.
+	bind sync.Mutex
+	db   Sink
+	ids  []int // tag indexes of this device, in its points' order
+	// prepIDs are the indexes the driver was prepared with, which
+	// subscription drivers copy into their readings; nil until a Rebind.
+	prepIDs []int
+	cls     []*class // scan classes, fastest first
 	// grouped is the driver's group reading when it reads scan classes
 	// on their own (more than one class); nil when every read takes all.
 	grouped driver.Grouped
@@ -145,6 +152,8 @@ func New(dev config.Device, drv driver.Driver, points []driver.Point, sink Sink,
 // points builds the device's points for the driver, each with its scan
 // class's period.
 func (d *Device) points() []driver.Point {
+	d.bind.Lock()
+	defer d.bind.Unlock()
 	pts := make([]driver.Point, len(d.ids))
 	for _, c := range d.cls {
 		c.each(func(k int) {
@@ -214,13 +223,19 @@ func (d *Device) position(tag int) (int, bool) {
 // device's own goroutine (or, for subscription drivers, beside it). It
 // returns when the device has answered.
 func (d *Device) Write(ctx context.Context, tag int, raw hmi.Value) error {
+	d.bind.Lock()
 	k, ok := d.position(tag)
+	var point driver.Point
+	if ok {
+		point = d.db.Point(tag)
+	}
+	d.bind.Unlock()
 	if !ok {
 		return fmt.Errorf("device %q has no tag %d", d.cfg.Name, tag)
 	}
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.Timeout.Duration+time.Second)
 	defer cancel()
-	req := writeReq{ctx: ctx, point: d.db.Point(tag), pos: k, value: raw, reply: make(chan error, 1)}
+	req := writeReq{ctx: ctx, point: point, pos: k, value: raw, reply: make(chan error, 1)}
 	select {
 	case d.writes <- req:
 	case <-d.stopped:
@@ -300,7 +315,9 @@ func (d *Device) failed(reason string, err error) {
 	same := d.stats.lastErr == reason
 	d.stats.lastErr = reason
 	d.stats.mu.Unlock()
+	d.bind.Lock()
 	d.db.MarkBad(d.ids, reason, time.Now())
+	d.bind.Unlock()
 	if !same {
 		d.log.Warn("device down", "err", err)
 		d.events(hmi.Event{Kind: hmi.EventDevice, Source: d.cfg.Name, Action: "disconnect", Result: "error", Detail: reason})
@@ -423,7 +440,9 @@ func (d *Device) poll(ctx context.Context) error {
 		c := cls[g]
 		start := time.Now()
 		d.stats.jitter.Add(start.Sub(next[g]))
+		d.bind.Lock()
 		out := d.borrow(c)
+		d.bind.Unlock()
 		rctx, cancel := context.WithTimeout(ctx, d.cfg.Timeout.Duration)
 		var err error
 		if grouped != nil {
@@ -456,6 +475,12 @@ func (d *Device) poll(ctx context.Context) error {
 		default:
 			d.clearError()
 			c.lastGood.Store(done.UnixNano())
+			d.bind.Lock()
+			if d.prepIDs != nil {
+				// Rebound: drivers copy the indexes they were prepared
+				// with, but fill readings by position.
+				c.each(func(k int) { (*out)[k].Index = d.ids[k] })
+			}
 			if len(cls) == 1 {
 				changed = d.db.Ingest(*out, changed) // every entry was just read
 				break
@@ -463,6 +488,9 @@ func (d *Device) poll(ctx context.Context) error {
 			buf = buf[:0]
 			c.each(func(k int) { buf = append(buf, (*out)[k]) })
 			changed = d.db.Ingest(buf, changed)
+		}
+		if err == nil {
+			d.bind.Unlock()
 		}
 		readings.Put(out)
 	}
@@ -508,11 +536,13 @@ func (d *Device) watchStale(ctx context.Context, cls []*class) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
+			d.bind.Lock()
 			for _, c := range cls {
 				if now.Sub(time.Unix(0, c.lastGood.Load())) > StaleScans*c.period {
 					d.db.MarkStale(c.ids, staleReason, now)
 				}
 			}
+			d.bind.Unlock()
 		}
 	}
 }
@@ -533,7 +563,10 @@ func (d *Device) subscribe(ctx context.Context, sub driver.Subscriber) error {
 		var changed []int
 		errc <- sub.Subscribe(ctx, func(rs []driver.Reading) {
 			d.stats.polls.Add(1)
+			d.bind.Lock()
+			d.remap(rs)
 			changed = d.db.Ingest(rs, changed)
+			d.bind.Unlock()
 		})
 	})
 	defer wg.Wait()
@@ -546,6 +579,49 @@ func (d *Device) subscribe(ctx context.Context, sub driver.Subscriber) error {
 			return ctx.Err()
 		case req := <-d.writes:
 			d.doWrite(req)
+		}
+	}
+}
+
+// Rebind points the device at a new tag database between scans, without
+// stopping it: a project reload that kept the device's definition gives it
+// the database of the new project, where its tags have the indexes ids (in
+// the order of its points, as before). The connection, the driver's plan
+// and the counters are kept.
+func (d *Device) Rebind(sink Sink, ids []int) error {
+	d.bind.Lock()
+	defer d.bind.Unlock()
+	if len(ids) != len(d.ids) {
+		return fmt.Errorf("rebind device %q: %d tags, not %d", d.cfg.Name, len(ids), len(d.ids))
+	}
+	if d.prepIDs == nil {
+		d.prepIDs = slices.Clone(d.ids)
+	}
+	copy(d.ids, ids) // a single class shares d.ids
+	for _, c := range d.cls {
+		if c.pos != nil {
+			for j, k := range c.pos {
+				c.ids[j] = ids[k]
+			}
+		}
+	}
+	d.db = sink
+	return nil
+}
+
+// remap turns the indexes a subscription driver copied from its prepared
+// points into the current ones. Called with d.bind held.
+func (d *Device) remap(rs []driver.Reading) {
+	if d.prepIDs == nil {
+		return
+	}
+	for r := range rs {
+		k, ok := slices.BinarySearch(d.prepIDs, rs[r].Index)
+		if !ok {
+			k = slices.Index(d.prepIDs, rs[r].Index)
+		}
+		if k >= 0 {
+			rs[r].Index = d.ids[k]
 		}
 	}
 }

@@ -266,3 +266,46 @@ func TestScanClasses(t *testing.T) {
 		}
 	}
 }
+
+// TestRebind moves a running poller to a new database where its tag has
+// another index: the same poller, connection and counters deliver there,
+// and writes find the tag by its new index.
+func TestRebind(t *testing.T) {
+	r := newRig(t)
+	waitGood := func(db *tags.DB, name string) {
+		t.Helper()
+		deadline := time.Now().Add(2 * time.Second)
+		for {
+			if s, _ := db.GetByName(name); s.Quality == hmi.Good && s.Value.Float() > 0 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s never good in the new database", name)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	waitGood(r.db, "a1")
+	before := r.da.Stats()
+	db2 := tags.New([]config.Tag{
+		{Name: "new", Device: "C", Type: "uint16"},
+		{Name: "b1", Device: "B", Type: "uint16"},
+		{Name: "a1", Device: "A", Type: "uint16", Writable: true},
+	})
+	if err := r.da.Rebind(db2, []int{0, 1}); err == nil {
+		t.Fatal("rebind with the wrong tag count accepted")
+	}
+	if err := r.da.Rebind(db2, db2.IDs("A")); err != nil {
+		t.Fatal(err)
+	}
+	waitGood(db2, "a1")
+	if s, _ := db2.GetByName("new"); s.Quality != hmi.Bad {
+		t.Fatalf("the rebound device wrote to another tag: %+v", s)
+	}
+	if err := r.da.Write(context.Background(), 2, hmi.Number(7)); err != nil || r.a.written.Load() != 7 {
+		t.Fatalf("write after rebind: %v, wrote %d", err, r.a.written.Load())
+	}
+	if st := r.da.Stats(); st.Reconnects != before.Reconnects || st.Polls <= before.Polls {
+		t.Fatalf("stats %+v after rebind, %+v before", st, before)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"slices"
 	"sync"
 	"time"
@@ -42,6 +43,9 @@ type DB struct {
 	changes uint64 // published changes, for metrics
 }
 
+// notRead is the reason of a tag no device has delivered yet.
+const notRead = "not read yet"
+
 // New builds a database for the project's tags, all Bad until first read.
 // The database keeps defs (a project's tags are not changed once loaded):
 // the caller must not modify them.
@@ -58,7 +62,7 @@ func New(defs []config.Tag) *DB {
 		db.index[d.Name] = i
 		db.bools[i] = d.Type == "bool" || d.Type == "boolean"
 		db.dead[i] = d.AbsDeadband()
-		db.cur[i] = cell{q: hmi.Bad, reason: "not read yet"}
+		db.cur[i] = cell{q: hmi.Bad, reason: notRead}
 	}
 	return db
 }
@@ -339,4 +343,27 @@ func (c cell) time() time.Time {
 
 func (c cell) sample() hmi.Sample {
 	return hmi.Sample{Value: c.val, Quality: c.q, Reason: c.reason, TS: c.time()}
+}
+
+// CarryOver copies the current samples of old's tags into this database's
+// tags of the same name and definition that have not been written yet
+// (a tag whose scaling or type changed waits for its device), without publishing
+// them: a project reload keeps the values it already knows. It returns how
+// many it copied.
+func (db *DB) CarryOver(old *DB) int {
+	old.mu.RLock()
+	defer old.mu.RUnlock()
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	n := 0
+	for i := range db.defs {
+		j, ok := old.index[db.defs[i].Name]
+		if !ok || db.cur[i].ts != 0 || db.cur[i].reason != notRead || !reflect.DeepEqual(db.defs[i], old.defs[j]) {
+			continue
+		}
+		db.cur[i] = old.cur[j]
+		db.pub[i] = old.pub[j]
+		n++
+	}
+	return n
 }

@@ -183,3 +183,28 @@ func TestSamplesKeepTimeAndKindChangesPublish(t *testing.T) {
 		}
 	}
 }
+
+func TestCarryOver(t *testing.T) {
+	old := New([]config.Tag{{Name: "a", Type: "uint16"}, {Name: "b", Type: "uint16"}, {Name: "c", Type: "uint16"}})
+	now := time.Now()
+	old.Ingest([]driver.Reading{
+		{Index: 0, Sample: hmi.Sample{Value: hmi.Number(1), Quality: hmi.Good, TS: now}},
+		{Index: 1, Sample: hmi.Sample{Value: hmi.Number(2), Quality: hmi.Good, TS: now}},
+		{Index: 2, Sample: hmi.Sample{Value: hmi.Number(3), Quality: hmi.Good, TS: now}},
+	}, nil)
+	db := New([]config.Tag{{Name: "new", Type: "uint16"}, {Name: "c", Type: "uint16"}, {Name: "b", Type: "float32"}, {Name: "a", Type: "uint16"}})
+	db.Ingest([]driver.Reading{{Index: 3, Sample: hmi.Sample{Value: hmi.Number(9), Quality: hmi.Good, TS: now}}}, nil)
+	if n := db.CarryOver(old); n != 1 {
+		t.Fatalf("carried %d, want 1 (c: b changed type, a was read already)", n)
+	}
+	for name, want := range map[string]float64{"a": 9, "c": 3} {
+		if s, _ := db.GetByName(name); s.Value.Float() != want || s.Quality != hmi.Good {
+			t.Errorf("%s = %+v, want %v", name, s, want)
+		}
+	}
+	for _, name := range []string{"b", "new"} {
+		if s, _ := db.GetByName(name); s.Quality != hmi.Bad {
+			t.Errorf("%s = %+v, want not read yet", name, s)
+		}
+	}
+}

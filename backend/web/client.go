@@ -32,29 +32,68 @@ type client struct {
 	conn *websocket.Conn
 	log  *slog.Logger
 
-	mu  sync.Mutex
-	all bool     // subscribed to every tag
-	sub []uint64 // bitset of subscribed tags
+	mu   sync.Mutex
+	view *hubView // the database sub indexes; the hub's, but for Rebind
+	all  bool     // subscribed to every tag
+	sub  []uint64 // bitset of subscribed tags
 
-	pending     *tags.Set
+	// state is the writer's: the pending tags with the view their indexes
+	// belong to, replaced together by a rebind.
+	state       atomic.Pointer[clientState]
 	alarmsDirty atomic.Bool
 	wake        chan struct{} // alarms changed
 	ctrl        chan []byte   // snapshots and error replies, in order
 	done        chan struct{} // closed when the reader ends
 }
 
+type clientState struct {
+	view    *hubView
+	pending *tags.Set
+}
+
 func newClient(h *Hub, conn *websocket.Conn, log *slog.Logger) *client {
-	return &client{hub: h, conn: conn, log: log, sub: make([]uint64, (h.db.Len()+63)/64),
-		pending: tags.NewSet(h.db.Len()), wake: make(chan struct{}, 1), ctrl: make(chan []byte, ctrlQueue), done: make(chan struct{})}
+	c := &client{hub: h, conn: conn, log: log, wake: make(chan struct{}, 1), ctrl: make(chan []byte, ctrlQueue), done: make(chan struct{})}
+	h.mu.Lock() // not rebound meanwhile
+	v := h.view.Load()
+	c.view, c.sub = v, make([]uint64, (v.db.Len()+63)/64)
+	c.state.Store(&clientState{view: v, pending: tags.NewSet(v.db.Len())})
+	h.mu.Unlock()
+	return c
+}
+
+// rebind moves the client to the view nv, keeping its subscription by
+// name, and queues notice and a snapshot. Called by the hub, holding h.mu.
+func (c *client) rebind(nv *hubView, notice []byte) {
+	c.mu.Lock()
+	old := c.view
+	sub := make([]uint64, (nv.db.Len()+63)/64)
+	var ids []int
+	for i := range nv.db.Len() {
+		j, ok := old.db.Lookup(nv.db.Def(i).Name)
+		if c.all || ok && c.sub[j>>6]&(1<<(j&63)) != 0 {
+			sub[i>>6] |= 1 << (i & 63)
+			ids = append(ids, i)
+		}
+	}
+	c.view, c.sub = nv, sub
+	c.state.Store(&clientState{view: nv, pending: tags.NewSet(nv.db.Len())})
+	c.mu.Unlock()
+	if notice != nil {
+		c.replyState(notice)
+	}
+	c.replyState(nv.snapshot(ids))
+	c.alarmsDirty.Store(true)
+	c.poke()
 }
 
 // offer marks the subscribed ones of ids pending. Called by the hub.
 func (c *client) offer(ids []int) {
 	c.mu.Lock()
 	all := c.all
+	pending := c.state.Load().pending
 	if all {
 		c.mu.Unlock()
-		c.pending.Add(ids...)
+		pending.Add(ids...)
 		return
 	}
 	var mine []int
@@ -65,7 +104,7 @@ func (c *client) offer(ids []int) {
 	}
 	c.mu.Unlock()
 	if len(mine) > 0 {
-		c.pending.Add(mine...)
+		pending.Add(mine...)
 	}
 }
 
@@ -169,10 +208,11 @@ func (c *client) closeFlooder() {
 // decodeClientMsg), replies about patterns that match nothing, and returns a
 // snapshot of the newly subscribed tags.
 func (c *client) subscribe(on bool, patterns []string) []byte {
-	db := c.hub.db
 	var ids []int
 	var unknown []string
 	c.mu.Lock()
+	v := c.view
+	db := v.db
 	for _, p := range patterns {
 		n := 0
 		if p == "*" {
@@ -204,7 +244,7 @@ func (c *client) subscribe(on bool, patterns []string) []byte {
 		return nil
 	}
 	// A snapshot even when empty: it tells the client it is subscribed.
-	return c.hub.snapshot(ids)
+	return v.snapshot(ids)
 }
 
 // reply queues an error reply. When the queue is full the reply is
@@ -240,6 +280,7 @@ func (c *client) writeLoop() {
 	var ids []int
 	var buf []byte
 	for {
+		st := c.state.Load()
 		select {
 		case <-c.done:
 			return
@@ -248,7 +289,7 @@ func (c *client) writeLoop() {
 				return
 			}
 			continue
-		case <-c.pending.C():
+		case <-st.pending.C():
 		case <-c.wake:
 		case <-ping.C:
 			if err := c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
@@ -267,9 +308,10 @@ func (c *client) writeLoop() {
 				return
 			}
 		}
-		ids = c.pending.Take(ids[:0])
+		st = c.state.Load() // a rebind may have come with the control messages
+		ids = st.pending.Take(ids[:0])
 		if len(ids) > 0 {
-			buf = c.hub.appendUpdate(buf[:0], ids)
+			buf = st.view.appendUpdate(buf[:0], ids)
 			if !c.write(buf) {
 				return
 			}

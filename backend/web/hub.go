@@ -19,11 +19,10 @@ import (
 // fragments: a client that falls behind holds each tag once and gets only
 // its newest value, and never blocks the hub or other clients.
 type Hub struct {
-	db   *tags.DB
-	sub  *tags.Set
-	frag []atomic.Pointer[[]byte] // newest encoded {"name",...} per tag
+	view    atomic.Pointer[hubView] // the tag database served now
+	rebound chan struct{}           // Rebind wakes Run
 
-	mu      sync.Mutex
+	mu      sync.Mutex // guards clients, and orders offers against Rebind
 	clients map[*client]struct{}
 
 	alarms atomic.Pointer[[]byte] // newest {"type":"alarms",...} message
@@ -31,27 +30,65 @@ type Hub struct {
 	updates atomic.Uint64 // tag changes fanned out
 }
 
+// hubView is what the hub knows of one tag database: a project reload
+// replaces it (Rebind), and with it every position-indexed table.
+type hubView struct {
+	db   *tags.DB
+	sub  *tags.Set
+	frag []atomic.Pointer[[]byte] // newest encoded {"name",...} per tag
+}
+
+func newView(db *tags.DB) *hubView {
+	return &hubView{db: db, sub: db.Subscribe(), frag: make([]atomic.Pointer[[]byte], db.Len())}
+}
+
 // NewHub returns a hub over db. Call Run to start it.
 func NewHub(db *tags.DB) *Hub {
-	h := &Hub{db: db, frag: make([]atomic.Pointer[[]byte], db.Len()), clients: map[*client]struct{}{}}
-	h.sub = db.Subscribe()
+	h := &Hub{clients: map[*client]struct{}{}, rebound: make(chan struct{}, 1)}
+	h.view.Store(newView(db))
 	empty := []byte(`{"type":"alarms","alarms":[]}`)
 	h.alarms.Store(&empty)
 	return h
 }
 
+// Rebind serves db from now on (a project reload built it): clients stay
+// connected, keep their subscriptions (by name: tags no longer defined
+// drop out; a "*" subscription takes the new tags too), and are sent
+// notice, when not nil, followed by a snapshot of what they are subscribed
+// to in db.
+func (h *Hub) Rebind(db *tags.DB, notice []byte) {
+	nv := newView(db)
+	h.mu.Lock()
+	old := h.view.Swap(nv)
+	for c := range h.clients {
+		c.rebind(nv, notice)
+	}
+	h.mu.Unlock()
+	old.db.Unsubscribe(old.sub)
+	select {
+	case h.rebound <- struct{}{}:
+	default:
+	}
+}
+
 // Run fans changes out until ctx ends.
 func (h *Hub) Run(ctx context.Context) {
-	defer h.db.Unsubscribe(h.sub)
+	defer func() {
+		v := h.view.Load()
+		v.db.Unsubscribe(v.sub)
+	}()
 	var ids []int
 	var smp []hmi.Sample
 	for {
+		v := h.view.Load()
 		select {
 		case <-ctx.Done():
 			return
-		case <-h.sub.C():
+		case <-h.rebound:
+			continue
+		case <-v.sub.C():
 		}
-		ids = h.sub.Take(ids[:0])
+		ids = v.sub.Take(ids[:0])
 		h.mu.Lock()
 		idle := len(h.clients) == 0
 		h.mu.Unlock()
@@ -65,23 +102,25 @@ func (h *Hub) Run(ctx context.Context) {
 			smp = make([]hmi.Sample, len(ids))
 		}
 		smp = smp[:len(ids)]
-		h.db.Read(ids, smp)
+		v.db.Read(ids, smp)
 		for k, i := range ids {
-			h.encode(i, smp[k])
+			v.encode(i, smp[k])
 		}
 		h.updates.Add(uint64(len(ids)))
 		h.mu.Lock()
-		for c := range h.clients {
-			c.offer(ids)
+		if h.view.Load() == v { // else rebound meanwhile: the clients had a snapshot
+			for c := range h.clients {
+				c.offer(ids)
+			}
 		}
 		h.mu.Unlock()
 	}
 }
 
 // encode stores tag i's fragment.
-func (h *Hub) encode(i int, s hmi.Sample) {
-	b := appendTag(make([]byte, 0, 96), h.db.Def(i).Name, s)
-	h.frag[i].Store(&b)
+func (v *hubView) encode(i int, s hmi.Sample) {
+	b := appendTag(make([]byte, 0, 96), v.db.Def(i).Name, s)
+	v.frag[i].Store(&b)
 }
 
 // appendTag appends {"name":..,"value":..,"quality":..,"reason"?:..,"ts":..}.
@@ -107,11 +146,11 @@ func appendTag(b []byte, name string, s hmi.Sample) []byte {
 }
 
 // appendUpdate appends an update message holding ids' newest fragments.
-func (h *Hub) appendUpdate(b []byte, ids []int) []byte {
+func (v *hubView) appendUpdate(b []byte, ids []int) []byte {
 	b = append(b, `{"type":"update","tags":[`...)
 	n := 0
 	for _, i := range ids {
-		f := h.frag[i].Load()
+		f := v.frag[i].Load()
 		if f == nil {
 			continue // changed before any client listened: not pending for anyone
 		}
@@ -125,16 +164,16 @@ func (h *Hub) appendUpdate(b []byte, ids []int) []byte {
 }
 
 // snapshot returns a snapshot message of ids, encoded from the database.
-func (h *Hub) snapshot(ids []int) []byte {
+func (v *hubView) snapshot(ids []int) []byte {
 	smp := make([]hmi.Sample, len(ids))
-	h.db.Read(ids, smp)
+	v.db.Read(ids, smp)
 	b := make([]byte, 0, 64+96*len(ids))
 	b = append(b, `{"type":"snapshot","tags":[`...)
 	for k, i := range ids {
 		if k > 0 {
 			b = append(b, ',')
 		}
-		b = appendTag(b, h.db.Def(i).Name, smp[k])
+		b = appendTag(b, v.db.Def(i).Name, smp[k])
 	}
 	return append(b, "]}"...)
 }
@@ -175,7 +214,7 @@ func (h *Hub) Stats() HubStats {
 	defer h.mu.Unlock()
 	st := HubStats{Clients: len(h.clients), Updates: h.updates.Load()}
 	for c := range h.clients {
-		st.Pending += c.pending.Len()
+		st.Pending += c.state.Load().pending.Len()
 	}
 	return st
 }

@@ -121,6 +121,10 @@ func New(svc *api.Service, hub *Hub, o Options) *Server {
 	mux.HandleFunc("GET /api/v1/opcua/certificates", s.opcuaCertificates)
 	mux.HandleFunc("POST /api/v1/opcua/certificates/{thumbprint}/trust", s.opcuaTrust(true))
 	mux.HandleFunc("POST /api/v1/opcua/certificates/{thumbprint}/reject", s.opcuaTrust(false))
+	mux.HandleFunc("GET /api/v1/project", s.project)
+	mux.HandleFunc("POST /api/v1/project", s.loadProject)
+	mux.HandleFunc("GET /api/v1/project/versions", s.projectVersions)
+	mux.HandleFunc("POST /api/v1/project/versions/{id}/restore", s.restoreProject)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no API endpoint %s %s", r.Method, r.URL.Path))
 	})
