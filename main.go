@@ -152,7 +152,7 @@ func (f *serveFlags) options(stderr io.Writer) (engine.Options, error) {
 	}
 	return engine.Options{Project: p, DataDir: f.data, Listen: f.listen, Demo: f.demo, Version: version,
 		Commit: commit, BuildDate: date,
-		Static: frontend.Dist(), Log: log, DemoFiles: examples.FS}, nil
+		Static: frontend.Dist(), Log: log, DemoFiles: examples.FS, Source: demoSource(f.demo)}, nil
 }
 
 // routeStdLog sends what libraries print through the standard log package
@@ -185,6 +185,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// Under systemd: ready now (the engine runs and its listener is bound),
 	// then the watchdog, fed while the scan loops are alive.
 	notifyReady(o.Log, e.URL())
+	defer reloadOnHUP(ctx, e, f.config, o.Log)()
 	wctx, stopWatchdog := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {

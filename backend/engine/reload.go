@@ -20,6 +20,7 @@ import (
 	"github.com/edgehmi/edgehmi/backend/config"
 	"github.com/edgehmi/edgehmi/backend/control"
 	"github.com/edgehmi/edgehmi/backend/driver"
+	"github.com/edgehmi/edgehmi/backend/hmi"
 	"github.com/edgehmi/edgehmi/backend/poll"
 	"github.com/edgehmi/edgehmi/backend/sparkplug"
 	"github.com/edgehmi/edgehmi/backend/store"
@@ -223,9 +224,19 @@ func deviceTags(p *config.Project, device string) []*config.Tag {
 func (e *Engine) ReloadFile(ctx context.Context, path string) (api.ReloadResult, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return api.ReloadResult{}, fmt.Errorf("read project %s: %w", path, err)
+		err = fmt.Errorf("read project %s: %w", path, err)
 	}
-	return e.Load(ctx, path, data)
+	var res api.ReloadResult
+	if err == nil {
+		res, err = e.Load(ctx, path, data)
+	}
+	ev := hmi.Event{Kind: hmi.EventAudit, Source: path, User: "edgehmi", Address: "SIGHUP", Action: "project.load", New: res.Hash, Result: "ok",
+		Detail: fmt.Sprintf("kept %v, started %v, stopped %v, %d tags", res.Kept, res.Started, res.Stopped, res.Tags)}
+	if err != nil {
+		ev.Result, ev.Detail = "not loaded: "+strings.ReplaceAll(err.Error(), "\n", "; "), ""
+	}
+	e.store.Log(ev)
+	return res, err
 }
 
 // Load validates a project file and applies it: devices whose definition
