@@ -100,6 +100,36 @@ class Hmi {
     return this.tags.get(name);
   }
 
+  // ------------------------------------------------------------ subscription
+
+  private needs = new Map<string, readonly string[]>();
+
+  /**
+   * Says which tags a part of the page shows (patterns; "*" for all), or
+   * that it shows none any more (null). The websocket subscribes to the
+   * union; while no part has said anything, to every tag. A display names
+   * its tags, so the server sends only what is on the screen.
+   */
+  need(part: string, patterns: readonly string[] | null): void {
+    if (patterns === null) this.needs.delete(part);
+    else this.needs.set(part, patterns);
+    this.live?.setPatterns(this.patterns());
+  }
+
+  /** The patterns the websocket subscribes to now. */
+  patterns(): string[] {
+    if (this.needs.size === 0) return ['*'];
+    const all = new Set<string>();
+    for (const ps of this.needs.values()) {
+      for (const p of ps) {
+        if (p === '*') return ['*'];
+        all.add(p);
+      }
+    }
+    // Nothing at all: every tag (the server wants at least one pattern).
+    return all.size ? [...all] : ['*'];
+  }
+
   /** Why the user may not write the tag (a sentence), or null if the write is allowed. */
   writeBlock(name: string): string | null {
     return writeBlock(this.session, this.tags.get(name), name);
@@ -231,7 +261,7 @@ class Hmi {
           console.warn('edgehmi websocket:', err);
         },
       },
-      { patterns: ['*'] },
+      { patterns: this.patterns() },
     );
     this.live.start();
   }

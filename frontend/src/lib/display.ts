@@ -1,0 +1,176 @@
+// Displays: the user's own screens, one YAML file each on the server
+// (docs/displays.md). This module holds their types, the REST calls and the
+// pure helpers the renderer and the editor share.
+
+import { request } from './transport';
+import type { TagScalar, Quality } from './types';
+
+export const DISPLAY_LEVELS = ['overview', 'area', 'equipment', 'diagnostics'] as const;
+export type DisplayLevel = (typeof DISPLAY_LEVELS)[number];
+
+export const OBJECT_TYPES = ['symbol', 'value', 'bar', 'trend', 'button', 'setpoint', 'text', 'line', 'pipe', 'link'] as const;
+export type ObjectType = (typeof OBJECT_TYPES)[number];
+
+export const SYMBOLS = ['tank', 'pump', 'valve', 'control_valve', 'motor', 'conveyor', 'heat_exchanger', 'mixer', 'instrument'] as const;
+export type SymbolName = (typeof SYMBOLS)[number];
+
+export interface Point {
+  x: number;
+  y: number;
+}
+
+/** One object on a display; `type` says which fields apply. */
+export interface DisplayObject {
+  type: ObjectType;
+  id: string;
+  x: number;
+  y: number;
+  w?: number;
+  h?: number;
+  symbol?: SymbolName;
+  label?: string;
+  tag?: string;
+  fault?: string;
+  equipment?: string;
+  faceplate?: string;
+  decimals?: number;
+  hide_unit?: boolean;
+  min?: number;
+  max?: number;
+  value?: string;
+  pulse?: boolean;
+  text?: string;
+  size?: number;
+  points?: Point[];
+  target?: string;
+  group?: string;
+}
+
+export interface Display {
+  version: number;
+  title?: string;
+  level: DisplayLevel;
+  width: number;
+  height: number;
+  background?: { color?: string; svg?: string };
+  objects: DisplayObject[];
+}
+
+export interface DisplayInfo {
+  name: string;
+  title: string;
+  level: string;
+  file: string;
+  project: boolean;
+  error?: string;
+}
+
+export interface DisplayDoc {
+  name: string;
+  file: string;
+  hash: string;
+  display: Display;
+}
+
+export interface DisplayVersion {
+  id: string;
+  ts: number;
+  hash: string;
+  size: number;
+}
+
+export const displayApi = {
+  list: () => request<DisplayInfo[]>('GET', '/api/v1/displays'),
+  get: (name: string) => request<DisplayDoc>('GET', `/api/v1/displays/${encodeURIComponent(name)}`),
+  save: (name: string, display: Display, reason = '') =>
+    request<DisplayDoc>('PUT', `/api/v1/displays/${encodeURIComponent(name)}`, { display, reason }),
+  versions: (name: string) => request<DisplayVersion[]>('GET', `/api/v1/displays/${encodeURIComponent(name)}/versions`),
+  restore: (name: string, id: string, reason = '') =>
+    request<DisplayDoc>('POST', `/api/v1/displays/${encodeURIComponent(name)}/versions/${encodeURIComponent(id)}/restore`, { reason }),
+};
+
+/** Every tag a display binds, once each, in order: what the page subscribes to. */
+export function tagsOf(d: Display): string[] {
+  const seen = new Set<string>();
+  for (const o of d.objects) {
+    if (o.tag) seen.add(o.tag);
+    if (o.fault) seen.add(o.fault);
+  }
+  return [...seen];
+}
+
+/** The alarm area whose marker a symbol shows: its equipment, else its tag's prefix. */
+export function equipmentOf(o: DisplayObject): string {
+  if (o.equipment) return o.equipment;
+  if (o.tag) return o.tag.split('.')[0];
+  return o.id;
+}
+
+/** ISA-101 states a symbol shows. */
+export type SymbolState = 'running' | 'stopped' | 'transition' | 'fault' | 'oos' | 'bad';
+
+export interface TagLike {
+  value: TagScalar;
+  quality: Quality;
+  reason?: string;
+  low?: number;
+  high?: number;
+}
+
+/**
+ * The state of a symbol from its main binding and its fault binding:
+ * fault wins; Bad quality shows Bad (out of service when the device is
+ * disabled); a bool is running or stopped; a number is stopped at its low
+ * end, running at its high end and in transition between (a control valve
+ * moving, a drive ramping). No binding: stopped (static equipment).
+ */
+export function symbolState(main: TagLike | undefined, fault?: TagLike | undefined, bound = true): SymbolState {
+  if (fault && fault.quality !== 'bad' && fault.value === true) return 'fault';
+  if (!bound) return 'stopped';
+  if (!main) return 'bad';
+  if (main.quality === 'bad') return /disabled|out of service/i.test(main.reason ?? '') ? 'oos' : 'bad';
+  const v = main.value;
+  if (typeof v === 'boolean') return v ? 'running' : 'stopped';
+  if (typeof v === 'number') {
+    const lo = main.low ?? 0;
+    const hi = main.high ?? 100;
+    if (v <= lo) return 'stopped';
+    if (v >= hi) return 'running';
+    return 'transition';
+  }
+  return 'bad';
+}
+
+/** A value as a fraction 0..1 of [min, max] (the object's, else the tag's), or null. */
+export function fraction(t: TagLike | undefined, min?: number, max?: number): number | null {
+  if (!t || t.quality === 'bad' || typeof t.value !== 'number') return null;
+  const lo = min ?? t.low ?? 0;
+  const hi = max ?? t.high ?? 100;
+  if (!(hi > lo)) return null;
+  return Math.max(0, Math.min(1, (t.value - lo) / (hi - lo)));
+}
+
+/** The value a command button writes, typed for the tag. */
+export function buttonValue(v: string | undefined): TagScalar {
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : null;
+}
+
+/** SVG points attribute of a line or pipe. */
+export function pointsAttr(p: Point[] | undefined): string {
+  return (p ?? []).map((q) => `${q.x},${q.y}`).join(' ');
+}
+
+/** The bounding box of an object (lines and pipes: of their points). */
+export function boxOf(o: DisplayObject): { x: number; y: number; w: number; h: number } {
+  if ((o.type === 'line' || o.type === 'pipe') && o.points?.length) {
+    const xs = o.points.map((p) => p.x);
+    const ys = o.points.map((p) => p.y);
+    const x = Math.min(...xs);
+    const y = Math.min(...ys);
+    return { x, y, w: Math.max(...xs) - x, h: Math.max(...ys) - y };
+  }
+  return { x: o.x, y: o.y, w: o.w ?? 0, h: o.h ?? 0 };
+}
