@@ -40,7 +40,7 @@ async function number(page, tag) {
 }
 
 async function openSetpointDialog(page) {
-  await page.click('[data-testid="sp-button"]');
+  await page.click('[data-testid="setpoint-TIC101.SP"]');
   await page.waitForSelector('[data-testid="write-dialog"][data-tag="TIC101.SP"]', { timeout: 5000 });
   const focused = await page.evaluate(() => document.activeElement?.getAttribute('data-testid'));
   assert.equal(focused, 'value-input', 'the value input has the focus');
@@ -285,9 +285,9 @@ describe('edgehmi web UI against the demo server', { timeout: 300000 }, () => {
       await page.keyboard.press('Enter');
       await until(async () => (await text(page, '[data-testid="user-role"]')) === 'viewer', { what: 'role viewer' });
       assert.equal(await text(page, '[data-testid="user-name"]'), 'viewer');
-      assert.match((await page.getAttribute('[data-testid="sp-button"]', 'class')) ?? '', /disabled/);
+      assert.match((await page.getAttribute('[data-testid="setpoint-TIC101.SP"]', 'class')) ?? '', /disabled/);
       // aria-disabled makes Playwright wait for an enabled element: force the click.
-      await page.click('[data-testid="sp-button"]', { force: true });
+      await page.click('[data-testid="setpoint-TIC101.SP"]', { force: true });
       await sleep(300);
       assert.equal(await page.$('[data-testid="write-dialog"]'), null, 'no dialog for a viewer');
       await page.click('nav >> text=Tags');
@@ -395,8 +395,8 @@ describe('edgehmi web UI against the demo server', { timeout: 300000 }, () => {
       await page.fill('input[name="password"]', 'viewer');
       await page.keyboard.press('Enter');
       await until(async () => (await text(page, '[data-testid="user-role"]')) === 'viewer', { what: 'role viewer' });
-      assert.equal(await page.getAttribute('[data-testid="sp-button"]', 'aria-disabled'), 'true', 'setpoint control disabled');
-      assert.match((await page.getAttribute('[data-testid="sp-button"]', 'aria-label')) ?? '', /Needs role operator/);
+      assert.equal(await page.getAttribute('[data-testid="setpoint-TIC101.SP"]', 'aria-disabled'), 'true', 'setpoint control disabled');
+      assert.match((await page.getAttribute('[data-testid="setpoint-TIC101.SP"]', 'aria-label')) ?? '', /Needs role operator/);
 
       const status = await page.evaluate(async () => {
         const r = await fetch('/api/v1/tags/TIC101.SP/write', {

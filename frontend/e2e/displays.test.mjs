@@ -1,0 +1,197 @@
+// End-to-end, issue 12: an engineer makes a display in the browser editor
+// (a tank bound to T101.Level and a setpoint field for TIC101.SP) and saves
+// it; an operator opens it, sees the level move and changes the setpoint; a
+// viewer gets no editor; the page subscribes only to the display's tags.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { EdgeServer, launchBrowser, maybeServeDist, outDir, until } from './harness.mjs';
+
+const VIEWPORT = { width: 1400, height: 900 };
+let server;
+let browser;
+
+async function openPage(user) {
+  const context = await browser.newContext({ viewport: VIEWPORT });
+  await maybeServeDist(context, server.base);
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  const subs = [];
+  page.on('websocket', (ws) => ws.on('framesent', (f) => subs.push(String(f.payload))));
+  await page.goto(server.base + '/');
+  await page.waitForSelector('[data-testid="user-name"]', { timeout: 15000 });
+  if (user !== 'operator') {
+    await page.click('[data-testid="user-badge"]');
+    await page.fill('input[name="user"]', user);
+    await page.fill('input[name="password"]', user);
+    await page.keyboard.press('Enter');
+    await until(async () => (await page.textContent('[data-testid="user-role"]'))?.trim() === user, { what: `role ${user}` });
+  }
+  await page.waitForSelector('.app[data-link="live"]', { timeout: 15000 });
+  return { page, context, errors, subs };
+}
+
+/** The tags the page is subscribed to after the frames it sent. */
+function subscribed(frames) {
+  const set = new Set();
+  for (const f of frames) {
+    const m = JSON.parse(f);
+    if (m.type === 'subscribe') for (const t of m.tags) set.add(t);
+    if (m.type === 'unsubscribe') for (const t of m.tags) set.delete(t);
+  }
+  return set;
+}
+
+async function request(page, method, path, body) {
+  return page.evaluate(
+    async ([m, p, b]) => {
+      const r = await fetch(p, { method: m, credentials: 'same-origin', headers: { 'Content-Type': 'application/json' }, body: b === undefined ? undefined : JSON.stringify(b) });
+      return [r.status, await r.text()];
+    },
+    [method, path, body],
+  );
+}
+
+async function setProp(page, name, value) {
+  const sel = `[data-testid="prop-${name}"]`;
+  await page.fill(sel, value);
+  await page.press(sel, 'Enter');
+  await page.locator(sel).blur();
+}
+
+describe('displays: editor, runtime, roles', { timeout: 240000 }, () => {
+  before(async () => {
+    server = new EdgeServer();
+    await server.start();
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close().catch(() => {});
+    await server?.stop();
+    server?.cleanup();
+  });
+
+  test('the overview is the demo display file; the page subscribes to its tags only', async () => {
+    const { page, context, errors, subs } = await openPage('operator');
+    try {
+      await page.waitForSelector('svg.mimic[data-display="overview"]');
+      await page.waitForSelector('svg.mimic [data-symbol="tank"]');
+      await until(() => subscribed(subs).has('T101.Level') && !subscribed(subs).has('*'), {
+        what: `a subscription to the overview's tags only (sent: ${subs.join(' ')})`,
+      });
+      assert.equal(subscribed(subs).size, 13, `the overview's 13 tags: ${[...subscribed(subs)]}`);
+      // Navigation: a link to the TIC101 display, back and forward.
+      await page.click('[data-testid="link-tic101"]');
+      await page.waitForSelector('svg.mimic[data-display="tic101"]');
+      await page.click('[data-testid="display-back"]');
+      await page.waitForSelector('svg.mimic[data-display="overview"]');
+      await page.click('[data-testid="display-forward"]');
+      await page.waitForSelector('svg.mimic[data-display="tic101"]');
+      // Another screen wants every tag again.
+      await page.click('[data-testid="tab-tags"]');
+      await until(() => subscribed(subs).has('*'), { what: 'a subscription to every tag on the Tags screen' });
+      assert.equal(await page.$('[data-testid="display-edit"]'), null, 'an operator gets no editor');
+      assert.deepEqual(errors, []);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('an engineer builds a display; an operator watches the level and changes the setpoint; a viewer gets no editor', async () => {
+    // ---- engineer
+    {
+      const { page, context, errors } = await openPage('engineer');
+      try {
+        await page.waitForSelector('[data-testid="display-new"]');
+        page.once('dialog', (d) => d.accept('line-a'));
+        await page.click('[data-testid="display-new"]');
+        await page.waitForSelector('[data-testid="display-editor"][data-name="line-a"]');
+
+        await page.click('[data-testid="palette-tank"]');
+        await page.waitForSelector('[data-selected="tank1"]');
+        await setProp(page, 'tag', 'T101.Level');
+        await setProp(page, 'label', 'T101');
+        // Drag the tank by 200 px on screen: one undo step, snapped to the grid.
+        const box = await page.locator('[data-id="tank1"]').boundingBox();
+        await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+        await page.mouse.down();
+        for (let i = 1; i <= 10; i++) await page.mouse.move(box.x + box.width / 2 + i * 20, box.y + box.height / 2);
+        await page.mouse.up();
+        const x1 = Number(await page.inputValue('[data-testid="prop-x"]'));
+        assert.ok(x1 > 100 && x1 % 10 === 0, `moved and snapped: x = ${x1}`);
+        await page.click('[data-testid="editor-undo"]');
+        assert.equal(await page.inputValue('[data-testid="prop-x"]'), '40', 'undo puts the tank back');
+        await page.click('[data-testid="editor-redo"]');
+        assert.equal(Number(await page.inputValue('[data-testid="prop-x"]')), x1, 'redo moves it again');
+
+        await page.click('[data-testid="palette-setpoint"]');
+        await page.waitForSelector('[data-selected="setpoint1"]');
+        await setProp(page, 'tag', 'TIC101.SP');
+        await setProp(page, 'label', 'SP');
+        await setProp(page, 'x', '400');
+        await setProp(page, 'y', '100');
+        // A mistake first: a setpoint on a tag that is not writable is refused by the server.
+        await setProp(page, 'tag', 'TIC101.PV');
+        await page.click('[data-testid="editor-save"]');
+        await page.waitForSelector('[data-testid="editor-errors"]');
+        assert.match(await page.textContent('[data-testid="editor-errors"]'), /objects\[1\] "setpoint1": tag: tag "TIC101.PV" is not writable/);
+        await setProp(page, 'tag', 'TIC101.SP');
+        await page.click('[data-testid="editor-save"]');
+        await page.waitForSelector('[data-testid="editor-status"]');
+        assert.match(await page.textContent('[data-testid="editor-status"]'), /Saved/);
+        await page.screenshot({ path: join(outDir, 'display-editor.png') });
+        await page.click('[data-testid="editor-close"]');
+        await page.waitForSelector('svg.mimic[data-display="line-a"]');
+        assert.deepEqual(errors, []);
+      } finally {
+        await context.close();
+      }
+    }
+    // ---- operator
+    {
+      const { page, context, errors, subs } = await openPage('operator');
+      try {
+        await page.waitForSelector('[data-testid="display-select"] option[value="line-a"]', { state: 'attached' });
+        await page.selectOption('[data-testid="display-select"]', 'line-a');
+        await page.waitForSelector('svg.mimic[data-display="line-a"] [data-symbol="tank"] [data-level]');
+        const lv = async () => page.getAttribute('svg.mimic [data-symbol="tank"] [data-level]', 'data-level');
+        const l0 = await lv();
+        await until(async () => (await lv()) !== l0, { timeout: 20000, what: 'the tank level to move' });
+        await until(() => [...subscribed(subs)].sort().join() === 'T101.Level,TIC101.SP', { what: `a subscription to the display's two tags (sent: ${subs.join(' ')})` });
+
+        const spText = async () => Number.parseFloat((await page.textContent('svg.mimic [data-testid="setpoint-TIC101.SP"] [data-tag="TIC101.SP"]')) ?? '');
+        const sp0 = await spText();
+        const target = Math.abs(sp0 - 65) > 2 ? 65 : 55;
+        await page.click('svg.mimic [data-testid="setpoint-TIC101.SP"]');
+        await page.waitForSelector('[data-testid="write-dialog"][data-tag="TIC101.SP"]');
+        await page.keyboard.press('Control+A');
+        await page.keyboard.type(String(target));
+        await page.keyboard.press('Enter');
+        const confirm = await page.waitForSelector('[data-testid="write-dialog"][data-step="confirm"]', { timeout: 2000 }).catch(() => null);
+        if (confirm) await page.keyboard.press('Enter');
+        await page.waitForSelector('[data-testid="write-dialog"]', { state: 'detached', timeout: 15000 });
+        await until(async () => Math.abs((await spText()) - target) < 0.05, { what: `the setpoint field to show ${target}` });
+        await page.screenshot({ path: join(outDir, 'display-operator.png') });
+        assert.deepEqual(errors, []);
+      } finally {
+        await context.close();
+      }
+    }
+    // ---- viewer
+    {
+      const { page, context } = await openPage('viewer');
+      try {
+        await page.waitForSelector('svg.mimic');
+        assert.equal(await page.$('[data-testid="display-edit"]'), null, 'no Edit for a viewer');
+        assert.equal(await page.$('[data-testid="display-new"]'), null, 'no New display for a viewer');
+        const [st, body] = await request(page, 'PUT', '/api/v1/displays/line-a', { display: { version: 1, level: 'area', objects: [] } });
+        assert.equal(st, 403, body);
+        const scripts = await page.evaluate(() => performance.getEntriesByType('resource').map((r) => r.name).filter((n) => /DisplayEditor/.test(n)));
+        assert.deepEqual(scripts, [], 'the editor chunk is not loaded for a viewer');
+      } finally {
+        await context.close();
+      }
+    }
+  });
+});
