@@ -21,7 +21,9 @@ import (
 
 const desktopUsage = `  edgehmi desktop --demo|--config FILE [--kiosk] [--listen ADDR] [--data DIR]
                                                              open the HMI window, the engine in this process
-  edgehmi desktop --remote URL [--kiosk]                     open the HMI window on a running edgehmi server
+  edgehmi desktop --server URL [--kiosk]                     an operator panel: the HMI window on a running edgehmi server
+                                                             (--remote is another name for --server); --kiosk: full screen,
+                                                             no window decorations, not closable but by an engineer's "Exit kiosk"
 `
 
 // desktopListen is the desktop's default --listen: a free loopback port,
@@ -37,10 +39,18 @@ func desktop(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	listen.Usage = "address the in-process engine serves on (the websocket of the window, and browsers)"
 	listen.DefValue = desktopListen
 	f.listen = desktopListen
-	kiosk := fs.Bool("kiosk", false, "full screen, without window decorations (panel PCs)")
-	remote := fs.String("remote", "", "`URL` of a running edgehmi server (e.g. http://10.0.0.5:8080) to show instead of running the engine here")
+	kiosk := fs.Bool("kiosk", false, "full screen, without window decorations, not closable but by an engineer's \"Exit kiosk\" (panel PCs)")
+	server := fs.String("server", "", "`URL` of a running edgehmi server (e.g. http://10.0.0.5:8080) to show instead of running the engine here: an operator panel")
+	remote := fs.String("remote", "", "another name for --server (`URL`)")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *remote != "" && *server != "" && *remote != *server {
+		fmt.Fprintln(stderr, "edgehmi desktop: --server and --remote name the same thing: give one")
+		return 2
+	}
+	if *server != "" {
+		remote = server
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "edgehmi desktop: unexpected argument %q\n", fs.Arg(0))
@@ -59,7 +69,7 @@ func desktop(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 		})
 		if len(clash) > 0 {
-			fmt.Fprintf(stderr, "edgehmi desktop: --remote shows a running server; %s would configure a local engine: drop one\n", strings.Join(clash, ", "))
+			fmt.Fprintf(stderr, "edgehmi desktop: --server shows a running server; %s would configure a local engine: drop one\n", strings.Join(clash, ", "))
 			return 2
 		}
 		return desktopRemote(ctx, *remote, *kiosk, f.logLevel, stdout, stderr)

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"sync/atomic"
 
 	"github.com/wailsapp/wails/v2"
 	"github.com/wailsapp/wails/v2/pkg/logger"
@@ -57,17 +58,36 @@ type Options struct {
 // methods are the page's bindings: keep them one-liners.
 type App struct {
 	serverURL string
-	started   chan context.Context // receives Wails' context once, at startup
+	kiosk     bool
+	leaving   atomic.Bool           // the window closes on purpose: let it
+	quit      func(context.Context) // closes the window: wailsruntime.Quit
+	started   chan context.Context  // receives Wails' context once, at startup
 }
 
 // New returns the binding for an engine at serverURL.
-func New(serverURL string) *App {
-	return &App{serverURL: serverURL, started: make(chan context.Context, 1)}
+func New(serverURL string, kiosk bool) *App {
+	return &App{serverURL: serverURL, kiosk: kiosk, quit: wailsruntime.Quit, started: make(chan context.Context, 1)}
 }
 
 // ServerURL is the engine's base URL, e.g. "http://127.0.0.1:8080"; the
 // page opens its websocket there (REST stays relative to the page).
 func (a *App) ServerURL() (string, error) { return a.serverURL, nil }
+
+// Kiosk tells the page whether the window runs in kiosk mode (it then
+// offers "Exit kiosk").
+func (a *App) Kiosk() (bool, error) { return a.kiosk, nil }
+
+// Quit closes the window when token is the session of an engineer or
+// admin on the server (the page's login); otherwise it refuses.
+func (a *App) Quit(token string) error { return a.quitAs(context.Background(), token) }
+
+func (a *App) quitAs(ctx context.Context, token string) error {
+	if err := engineerSession(ctx, a.serverURL, token); err != nil {
+		return err
+	}
+	a.leave()
+	return nil
+}
 
 // startup keeps Wails' context, which the runtime calls need.
 func (a *App) startup(ctx context.Context) {
@@ -98,7 +118,7 @@ func Run(ctx context.Context, o Options) error {
 		log.Warn("this desktop build passes only GET requests from the window (built without -tags webkit2_40): " +
 			"logging in and writing will fail; rebuild with -tags desktop,production,webkit2_40")
 	}
-	a := New(o.ServerURL)
+	a := New(o.ServerURL, o.Kiosk)
 	title := "edgehmi"
 	if o.Project != "" {
 		title = "edgehmi — " + o.Project
@@ -113,6 +133,7 @@ func Run(ctx context.Context, o Options) error {
 		AssetServer:      &assetserver.Options{Assets: o.Assets, Handler: o.Handler},
 		OnStartup:        a.startup,
 		OnShutdown:       a.shutdown,
+		OnBeforeClose:    a.beforeClose,
 		Bind:             []any{a},
 		Logger:           wailsLog{log},
 		LogLevel:         logger.WARNING,
@@ -136,6 +157,7 @@ func Run(ctx context.Context, o Options) error {
 			return
 		case <-ctx.Done():
 		}
+		a.leaving.Store(true) // past the kiosk's close guard
 		select {
 		case wctx := <-a.started:
 			wailsruntime.Quit(wctx)

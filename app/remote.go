@@ -19,7 +19,7 @@ import (
 func ParseRemote(s string) (*url.URL, error) {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("--remote %q: give the server's base URL, like http://10.0.0.5:8080", s)
+		return nil, fmt.Errorf("--server %q: give the server's base URL, like http://10.0.0.5:8080", s)
 	}
 	u.Path = trimSlash(u.Path)
 	u.RawPath = ""
