@@ -145,6 +145,10 @@ export function parseServerMessage(data: unknown): ParseResult {
         msg: { type: 'error', error: typeof obj.error === 'string' ? obj.error : 'unknown error' },
         dropped: 0,
       };
+    case 'project': {
+      const str = (v: unknown) => (typeof v === 'string' ? v : '');
+      return { ok: true, msg: { type: 'project', name: str(obj.name), hash: str(obj.hash), id: str(obj.id) }, dropped: 0 };
+    }
     default:
       return { ok: false, error: `unknown message type ${JSON.stringify(obj.type ?? null)}` };
   }

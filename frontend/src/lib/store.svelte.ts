@@ -13,6 +13,7 @@ import { formatDuration, formatWithUnit } from './format';
 import { Conflator, mergeValues, type ValueHolder } from './messages';
 import { ApiError, LiveConnection, api, type LinkState } from './transport';
 import { hasRole, writeBlock } from './roles';
+import { removedTags } from './project';
 import type { Alarm, AlarmSummary, Info, Quality, ServerMessage, Session, TagInfo, TagScalar, TagValue } from './types';
 
 export class LiveTag implements ValueHolder {
@@ -173,6 +174,23 @@ class Hmi {
       case 'error':
         this.protocolError = msg.error;
         break;
+      case 'project':
+        void this.projectChanged(msg.name);
+        break;
+    }
+  }
+
+  /** An engineer loaded a project: tags may have come, gone or changed their definitions. */
+  private async projectChanged(name: string): Promise<void> {
+    try {
+      const list = await api.tags();
+      for (const gone of removedTags(this.tags.keys(), list)) this.tags.delete(gone);
+      this.names = this.names.filter((n) => this.tags.has(n));
+      this.applyTagInfo(list);
+      if (this.info && name) this.info = { ...this.info, name };
+      this.notify(name ? `Project "${name}" loaded.` : 'A new project was loaded.', 'info');
+    } catch (e) {
+      this.notify(`Tag list after a project load: ${(e as Error).message}`, 'error');
     }
   }
 

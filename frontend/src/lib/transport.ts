@@ -11,13 +11,23 @@ import type { AuditEvent, Info, ServerMessage, Session, TagInfo, TagScalar, Writ
 
 declare global {
   interface Window {
-    go?: { app?: { App?: { ServerURL?: (() => Promise<string> | string) | string } } };
+    go?: {
+      app?: {
+        App?: {
+          ServerURL?: (() => Promise<string> | string) | string;
+          Kiosk?: () => Promise<boolean>;
+          Quit?: (token: string) => Promise<void>;
+        };
+      };
+    };
   }
 }
 
 /** An HTTP error with the server's sentence ({"error": "..."}) as message. */
 export class ApiError extends Error {
   readonly status: number;
+  /** The server's list of problems ("errors"), e.g. FILE:LINE:COL lines of a bad project file. */
+  details: string[] = [];
   constructor(status: number, message: string) {
     super(message);
     this.name = 'ApiError';
@@ -115,6 +125,78 @@ export function request<T>(method: string, path: string, body?: unknown, timeout
     }
   });
 }
+
+/** The "errors" list of an error answer ({"error","errors":[...]}), or []. */
+export function errorDetails(text: string): string[] {
+  try {
+    const data: unknown = JSON.parse(text);
+    const list = data && typeof data === 'object' ? (data as { errors?: unknown }).errors : undefined;
+    return Array.isArray(list) ? list.filter((x): x is string => typeof x === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * POSTs a text body (a project file) with the session and returns the JSON
+ * answer. Throws ApiError; a 400 carries the server's problems in details.
+ */
+export async function postText<T>(path: string, text: string, contentType: string, timeoutMs = 60000): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json', 'Content-Type': contentType };
+  if (bearer) headers.Authorization = `Bearer ${bearer}`;
+  const ctrl = new AbortController();
+  const timer = setTimeout(() => ctrl.abort(), timeoutMs);
+  try {
+    let res: Response;
+    try {
+      res = await fetch(path, { method: 'POST', headers, credentials: 'same-origin', body: text, signal: ctrl.signal });
+    } catch (e) {
+      const aborted = (e as Error)?.name === 'AbortError';
+      throw new ApiError(0, aborted ? 'The server did not answer in time.' : 'Cannot reach the server.');
+    }
+    const body = await res.text().catch(() => '');
+    if (!res.ok) {
+      const err = new ApiError(res.status, errorSentence(res.status, body));
+      err.details = errorDetails(body);
+      throw err;
+    }
+    return (body ? JSON.parse(body) : null) as T;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The desktop window's bindings (window.go.app.App); absent in a browser. */
+export const desktop = {
+  /** Whether this is the desktop window in kiosk mode. */
+  async kiosk(): Promise<boolean> {
+    const f = typeof window === 'undefined' ? undefined : window.go?.app?.App?.Kiosk;
+    if (typeof f !== 'function') return false;
+    try {
+      return (await f()) === true;
+    } catch {
+      return false;
+    }
+  },
+  /**
+   * Closes the kiosk window: the shell asks the server whether token (an
+   * engineer's login; default this page's session) is an engineer's or
+   * admin's, and refuses otherwise (the promise rejects with its sentence).
+   */
+  async quit(token?: string): Promise<void> {
+    const f = typeof window === 'undefined' ? undefined : window.go?.app?.App?.Quit;
+    if (typeof f !== 'function') throw new Error('not the desktop window');
+    await f(token ?? bearer ?? '');
+  },
+  /**
+   * Checks an engineer's name and password with the server without making
+   * them this page's session: the answer's role and token (for quit).
+   */
+  async verify(user: string, password: string): Promise<{ role: string; token: string }> {
+    const r = await request<Session & { token?: string }>('POST', '/api/v1/login', { user, password });
+    return { role: r?.role ?? '', token: typeof r?.token === 'string' ? r.token : '' };
+  },
+};
 
 /** A file the server sent: its bytes and the name from Content-Disposition (or null). */
 export interface Download {

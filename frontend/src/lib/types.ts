@@ -80,7 +80,8 @@ export type ServerMessage =
   | { type: 'snapshot'; tags: TagValue[] }
   | { type: 'update'; tags: TagValue[] }
   | { type: 'alarms'; alarms: Alarm[]; summary: AlarmSummary | null }
-  | { type: 'error'; error: string };
+  | { type: 'error'; error: string }
+  | { type: 'project'; name: string; hash: string; id: string };
 
 export interface Info {
   name: string;
