@@ -28,7 +28,7 @@ describe('reloadSummary', () => {
       id: 'x', name: 'Line 1', hash: 'h', file: 'p.yaml', loaded: 0, size: 1,
       kept: ['heater'], started: ['plc1', 'plc9'], stopped: ['plc1', 'old'], tags: 15, reload_ms: 41.6,
     };
-    expect(reloadSummary(r)).toBe('Loaded "Line 1": 15 tags; 1 devices kept running; restarted plc1; started plc9; stopped old (42 ms).');
+    expect(reloadSummary(r)).toBe('Loaded "Line 1": 15 tags; 1 device kept running; restarted plc1; started plc9; stopped old (42 ms).');
     expect(reloadSummary({ ...r, kept: null, started: null, stopped: null })).toBe('Loaded "Line 1": 15 tags; 0 devices kept running (42 ms).');
   });
 });

@@ -61,7 +61,7 @@ export function fileProblem(file: { name: string; size: number } | null | undefi
 /** One line saying what a load did, for the engineer. */
 export function reloadSummary(r: ReloadResult): string {
   const n = (l: string[] | null) => (l ?? []).length;
-  const parts = [`${r.tags} tags`, `${n(r.kept)} devices kept running`];
+  const parts = [`${r.tags} tags`, `${n(r.kept)} ${n(r.kept) === 1 ? 'device' : 'devices'} kept running`];
   const restarted = (r.started ?? []).filter((d) => (r.stopped ?? []).includes(d));
   const added = (r.started ?? []).filter((d) => !restarted.includes(d));
   const removed = (r.stopped ?? []).filter((d) => !restarted.includes(d));

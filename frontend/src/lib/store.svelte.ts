@@ -46,6 +46,9 @@ export interface Toast {
   kind: 'info' | 'error';
 }
 
+/** Above this many tags on screen the page subscribes to every tag (see patterns). */
+export const MAX_NAMED_TAGS = 5120;
+
 class Hmi {
   info = $state<Info | null>(null);
   session = $state<Session | null>(null);
@@ -128,7 +131,9 @@ class Hmi {
       }
     }
     // Nothing at all: every tag (the server wants at least one pattern).
-    return all.size ? [...all] : ['*'];
+    // Very many: every tag too, rather than more subscribe messages than
+    // the server lets a client send in a burst (40 of 256 names each).
+    return all.size && all.size <= MAX_NAMED_TAGS ? [...all] : ['*'];
   }
 
   /** Why the user may not write the tag (a sentence), or null if the write is allowed. */

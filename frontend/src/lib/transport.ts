@@ -24,6 +24,16 @@ declare global {
 }
 
 /** An HTTP error with the server's sentence ({"error": "..."}) as message. */
+/** The most patterns the server takes in one subscribe message (maxSubscribed in backend/web/client.go). */
+export const MAX_PATTERNS_PER_MESSAGE = 256;
+
+/** Subscribe (or unsubscribe) messages for patterns, in chunks the server accepts. */
+export function subscriptionMessages(type: 'subscribe' | 'unsubscribe', patterns: readonly string[]): { type: string; tags: string[] }[] {
+  const out: { type: string; tags: string[] }[] = [];
+  for (let i = 0; i < patterns.length; i += MAX_PATTERNS_PER_MESSAGE) out.push({ type, tags: patterns.slice(i, i + MAX_PATTERNS_PER_MESSAGE) });
+  return out;
+}
+
 export class ApiError extends Error {
   readonly status: number;
   /** The server's list of problems ("errors"), e.g. FILE:LINE:COL lines of a bad project file. */
@@ -405,8 +415,8 @@ export class LiveConnection {
     const added = patterns.filter((p) => !this.patterns.includes(p));
     this.patterns = [...patterns];
     if (this.ws?.readyState === OPEN) {
-      if (removed.length) this.send({ type: 'unsubscribe', tags: removed });
-      if (added.length) this.send({ type: 'subscribe', tags: added });
+      for (const m of subscriptionMessages('unsubscribe', removed)) this.send(m);
+      for (const m of subscriptionMessages('subscribe', added)) this.send(m);
     }
   }
 
@@ -444,7 +454,7 @@ export class LiveConnection {
     ws.onopen = () => {
       if (gen !== this.generation) return;
       this.handlers.onState('open', '');
-      if (this.patterns.length) this.send({ type: 'subscribe', tags: this.patterns });
+      for (const m of subscriptionMessages('subscribe', this.patterns)) this.send(m);
       this.snapshotTimer = setTimeout(() => {
         if (gen !== this.generation) return;
         this.handlers.onProtocolError?.('no snapshot from the server; reconnecting');
