@@ -42,8 +42,10 @@ func (w *Writer) Write(ctx context.Context, i int, v hmi.Value) (hmi.Value, erro
 	if !ok {
 		return hmi.Value{}, errorf(CodeUnavailable, nil, "device %q of %s is not running", def.Device, def.Name)
 	}
-	if err := dev.Write(ctx, i, raw); err != nil {
+	if err := dev.WriteFrom(ctx, w.db, i, raw); err != nil {
 		switch {
+		case errors.Is(err, poll.ErrRebound):
+			return hmi.Value{}, errorf(CodeConflict, err, "%s was not written: %v", def.Name, err)
 		case errors.Is(err, driver.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
 			return hmi.Value{}, errorf(CodeTimeout, err, "device %q did not answer the write of %s in time", def.Device, def.Name)
 		case errors.Is(err, driver.ErrBadValue):

@@ -223,7 +223,22 @@ func (d *Device) position(tag int) (int, bool) {
 // device's own goroutine (or, for subscription drivers, beside it). It
 // returns when the device has answered.
 func (d *Device) Write(ctx context.Context, tag int, raw hmi.Value) error {
+	return d.WriteFrom(ctx, nil, tag, raw)
+}
+
+// ErrRebound is returned by WriteFrom when the device was rebound to another
+// tag database (a project reload) after the caller looked the tag up there.
+var ErrRebound = errors.New("the project was reloaded meanwhile: try again")
+
+// WriteFrom is Write for a tag index of the database from (nil: the
+// device's current one): a caller holding an index of an earlier project
+// gets ErrRebound rather than writing whichever tag has that index now.
+func (d *Device) WriteFrom(ctx context.Context, from Sink, tag int, raw hmi.Value) error {
 	d.bind.Lock()
+	if from != nil && from != d.db {
+		d.bind.Unlock()
+		return fmt.Errorf("write to device %q: %w", d.cfg.Name, ErrRebound)
+	}
 	k, ok := d.position(tag)
 	var point driver.Point
 	if ok {

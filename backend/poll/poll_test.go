@@ -309,3 +309,20 @@ func TestRebind(t *testing.T) {
 		t.Fatalf("stats %+v after rebind, %+v before", st, before)
 	}
 }
+
+// TestWriteFromEarlierProject: a write holding a tag index of the database
+// the device served before a rebind is refused, not sent to whichever tag
+// has that index now.
+func TestWriteFromEarlierProject(t *testing.T) {
+	r := newRig(t)
+	db2 := tags.New([]config.Tag{{Name: "b1", Device: "B", Type: "uint16"}, {Name: "a1", Device: "A", Type: "uint16", Writable: true}})
+	if err := r.da.Rebind(db2, db2.IDs("A")); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.da.WriteFrom(context.Background(), r.db, 0, hmi.Number(3)); !errors.Is(err, ErrRebound) {
+		t.Fatalf("write with an old index: %v, want ErrRebound", err)
+	}
+	if err := r.da.WriteFrom(context.Background(), db2, 1, hmi.Number(4)); err != nil || r.a.written.Load() != 4 {
+		t.Fatalf("write with the new index: %v, wrote %d", err, r.a.written.Load())
+	}
+}
