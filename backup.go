@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/user"
+	"path/filepath"
 	"time"
 
 	"github.com/edgehmi/edgehmi/backend/hmi"
@@ -91,5 +92,11 @@ func audit(ctx context.Context, dir, action, detail string, stderr io.Writer) {
 		Action: "data." + action, Result: "ok", Detail: detail}
 	if err := s.Append(ctx, ev); err != nil {
 		fmt.Fprintf(stderr, "edgehmi %s: not in the audit trail: %v\n", action, err)
+	}
+	// Run as root beside a service of its own user: what SQLite created
+	// here stays the service's.
+	db := filepath.Join(dir, store.FileName)
+	if err := store.OwnLikeDir(dir, db, db+"-wal", db+"-shm", filepath.Join(dir, store.LockFile)); err != nil {
+		fmt.Fprintf(stderr, "edgehmi %s: %v\n", action, err)
 	}
 }

@@ -184,8 +184,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer f.lock.Unlock()
 	// Under systemd: ready now (the engine runs and its listener is bound),
 	// then the watchdog, fed while the scan loops are alive.
+	defer reloadOnHUP(ctx, e, f.config, o.Log)() // before READY: a reload right after start must not kill it
 	notifyReady(o.Log, e.URL())
-	defer reloadOnHUP(ctx, e, f.config, o.Log)()
 	wctx, stopWatchdog := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {

@@ -11,7 +11,10 @@ import (
 // are alive. The service watchdog is fed only while it reports none.
 func (e *Engine) Stalled(now time.Time) []string {
 	problems := e.health()
-	for _, d := range e.order {
+	e.mu.RLock() // a project reload replaces the pollers
+	order := e.order
+	e.mu.RUnlock()
+	for _, d := range order {
 		if since, stalled := d.Stalled(now); stalled {
 			problems = append(problems, fmt.Sprintf("device %q: no read finished for %s (scan %s)",
 				d.Name(), since.Round(time.Millisecond), d.Config().Scan.Duration))

@@ -52,6 +52,10 @@ func Lock(dir string) (*DirLock, error) {
 		}
 		return nil, fmt.Errorf("lock %q: %w", path, err)
 	}
+	if err := OwnLikeDir(dir, path); err != nil {
+		f.Close()
+		return nil, err
+	}
 	// Say who holds it, for an operator looking at the file.
 	if err := f.Truncate(0); err == nil {
 		fmt.Fprintf(f, "%d\n", os.Getpid())
@@ -253,7 +257,34 @@ func replace(dst, src, stamp string) (string, error) {
 	if err := os.Rename(tmp, dst); err != nil {
 		return prev, fmt.Errorf("restore %q: %w", dst, err)
 	}
+	if err := OwnLikeDir(filepath.Dir(dst), dst); err != nil {
+		return prev, err
+	}
 	return prev, syncDir(filepath.Dir(dst))
+}
+
+// OwnLikeDir gives files the data directory's owner when run as root (an
+// admin restoring for the service's user, edgehmi): a database file root
+// owns is one the service cannot write. Files that do not exist are
+// skipped; other users cannot give files away and need not.
+func OwnLikeDir(dir string, files ...string) error {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("data directory %q: %w", dir, err)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return nil
+	}
+	for _, f := range files {
+		if err := os.Chown(f, int(st.Uid), int(st.Gid)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("give %q to the data directory's owner: %w", f, err)
+		}
+	}
+	return nil
 }
 
 func copyFile(src, dst string) error {
