@@ -10,7 +10,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.dat
 LISTEN  ?= 127.0.0.1:8080
 DATA    ?= ./data
 
-TEST_PACKAGES    := chromium xvfb xauth imagemagick curl python3-pymodbus mosquitto
+TEST_PACKAGES    := chromium xvfb xauth imagemagick curl python3-pymodbus mosquitto qemu-user-static systemd adduser
 DESKTOP_PACKAGES := libgtk-3-dev libwebkit2gtk-4.0-dev pkg-config gcc
 
 FRONTEND_SRC := $(shell find frontend/src frontend/index.html frontend/vite.config.ts frontend/package.json -type f 2>/dev/null)
@@ -19,7 +19,7 @@ NODEOPCUA    := backend/driver/opcua/testdata/nodeopcua
 # the MQTT subscriber (sparkplug-payload) of the Sparkplug B integration tests
 SPBSUB       := backend/sparkplug/testdata/subscriber
 
-.PHONY: all run build frontend test test-go test-frontend e2e desktop desktop-check bench cross lint clean
+.PHONY: all run build frontend test test-go test-frontend e2e desktop desktop-check bench cross lint clean release qemu-test package-test
 
 all: build
 
@@ -53,7 +53,7 @@ run: build
 ## test: every test: Go (vet, race), frontend (types, units), browser, desktop window
 test: build
 	./scripts/ensure-packages.sh $(TEST_PACKAGES) $(DESKTOP_PACKAGES)
-	$(MAKE) lint test-go test-frontend cross e2e desktop-check
+	$(MAKE) lint test-go test-frontend release qemu-test package-test e2e desktop-check
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -67,6 +67,32 @@ test-go: $(NODEOPCUA)/node_modules/.package-lock.json $(SPBSUB)/node_modules/.pa
 
 test-frontend: frontend/node_modules/.package-lock.json
 	cd frontend && npm run check && npm test
+
+## release: the headless server for linux/amd64, arm64 and armv7 (static,
+## version stamped), a Debian package of each, the desktop app for
+## linux/amd64 when the GTK/WebKit dev packages are there, and SHA256SUMS: in dist/
+release: frontend/dist/index.html
+	rm -rf dist && mkdir -p dist
+	@set -e; for t in amd64:amd64: arm64:arm64: armv7:arm:7; do \
+	  name=$${t%%:*}; rest=$${t#*:}; arch=$${rest%%:*}; arm=$${rest#*:}; \
+	  echo "dist/edgehmi-linux-$$name"; \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch GOARM=$$arm $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o dist/edgehmi-linux-$$name . ; \
+	  ./scripts/package.sh $$arch dist/edgehmi-linux-$$name $(VERSION) dist; \
+	done
+	@if pkg-config --exists gtk+-3.0 webkit2gtk-4.0 2>/dev/null; then \
+	  $(MAKE) desktop && cp bin/edgehmi-desktop dist/edgehmi-desktop-linux-amd64; \
+	else echo "release: no GTK/WebKit dev packages ($(DESKTOP_PACKAGES)): no desktop app"; fi
+	cd dist && sha256sum edgehmi* > SHA256SUMS && cat SHA256SUMS
+
+## qemu-test: the ARM binaries of dist/ serve the demo under qemu-user-static
+qemu-test:
+	./scripts/ensure-packages.sh qemu-user-static curl python3
+	EDGEHMI_REQUIRE_QEMU=1 ./scripts/qemu-test.sh dist
+
+## package-test: install, upgrade, remove and purge the amd64 package here (root; CI)
+package-test: frontend/dist/index.html
+	./scripts/ensure-packages.sh systemd adduser curl python3
+	EDGEHMI_REQUIRE_PACKAGE_TEST=$${CI:+1} ./scripts/package-test.sh
 
 cross:
 	CGO_ENABLED=0 GOARCH=arm64 $(GO) build -trimpath -o /dev/null .
@@ -91,5 +117,5 @@ bench: build $(NODEOPCUA)/node_modules/.package-lock.json
 	./scripts/bench.sh
 
 clean:
-	rm -rf bin frontend/node_modules frontend/e2e/out $(NODEOPCUA)/node_modules $(SPBSUB)/node_modules
+	rm -rf bin dist frontend/node_modules frontend/e2e/out $(NODEOPCUA)/node_modules $(SPBSUB)/node_modules
 	find frontend/dist -mindepth 1 ! -name .gitkeep -delete 2>/dev/null || true
