@@ -31,12 +31,15 @@ type ProjectFile struct {
 // ReloadResult says what a project load did.
 type ReloadResult struct {
 	ProjectVersion
-	Kept      []string `json:"kept"`      // devices whose pollers ran on untouched
-	Started   []string `json:"started"`   // devices added or changed: (re)started
-	Stopped   []string `json:"stopped"`   // devices removed or changed: stopped
-	Tags      int      `json:"tags"`      // tags in the new project
-	ReloadMS  float64  `json:"reload_ms"` // from a valid file to the new project running
-	Unchanged bool     `json:"unchanged,omitempty"`
+	Kept    []string `json:"kept"`    // devices whose pollers ran on untouched
+	Started []string `json:"started"` // devices added or changed: (re)started
+	Stopped []string `json:"stopped"` // devices removed or changed: stopped
+	Tags    int      `json:"tags"`    // tags in the new project
+	// AlarmsKept counts the alarms defined as before, which kept their
+	// states (acknowledged, shelved...); the others start normal.
+	AlarmsKept int     `json:"alarms_kept"`
+	ReloadMS   float64 `json:"reload_ms"` // from a valid file to the new project running
+	Unchanged  bool    `json:"unchanged,omitempty"`
 }
 
 // Projects loads project files into the running engine. The engine
@@ -109,8 +112,8 @@ func (s *Service) RestoreProjectVersion(ctx context.Context, who Principal, id s
 func (s *Service) auditProject(action, object string, who Principal, res ReloadResult, err error) {
 	ev := hmi.Event{Kind: hmi.EventAudit, Source: object, User: who.User, Address: who.Address, Action: action, New: res.Hash}
 	if err == nil {
-		ev.Detail = fmt.Sprintf("project %q, sha256 %s: %d devices kept, %d started, %d stopped, %d tags, %.0f ms",
-			res.Name, res.Hash, len(res.Kept), len(res.Started), len(res.Stopped), res.Tags, res.ReloadMS)
+		ev.Detail = fmt.Sprintf("project %q, sha256 %s: %d devices kept, %d started, %d stopped, %d tags, %d alarms kept their states, %.0f ms",
+			res.Name, res.Hash, len(res.Kept), len(res.Started), len(res.Stopped), res.Tags, res.AlarmsKept, res.ReloadMS)
 	}
 	var ce config.Errors
 	if errors.As(err, &ce) {

@@ -243,8 +243,8 @@ func (e *Engine) ReloadFile(ctx context.Context, path string) (api.ReloadResult,
 // did not change keep polling (the same pollers, connections and counters,
 // rebound to the new tag database); changed and removed devices are
 // stopped, changed and added ones started; alarms, loops, interlocks, the
-// historian and the Sparkplug node are rebuilt (alarm states are not
-// carried over); tag values are carried over by name; websocket clients
+// historian and the Sparkplug node are rebuilt, alarms defined as before
+// keeping their states (alarm.Set.Adopt); tag values are carried over by name; websocket clients
 // stay connected and get a "project" message and a fresh snapshot. A bad
 // file (config.Errors) changes nothing. It implements api.Projects.
 func (e *Engine) Load(ctx context.Context, file string, data []byte) (api.ReloadResult, error) {
@@ -282,6 +282,9 @@ func (e *Engine) Load(ctx context.Context, file string, data []byte) (api.Reload
 	}
 	// Retire the old generation: nothing writes through its devices now.
 	old.retire()
+	// Its runner has stopped and the new one not started: the new alarms
+	// defined as before take over their states.
+	res.AlarmsKept = len(g.alarms.set.Adopt(old.alarms.set))
 	for _, d := range old.order {
 		if !kept[d] {
 			e.stopDevice(d)

@@ -72,6 +72,7 @@ type reloadAnswer struct {
 	Started []string `json:"started"`
 	Stopped []string `json:"stopped"`
 	Tags    int      `json:"tags"`
+	Alarms  int      `json:"alarms_kept"`
 	Error   string   `json:"error"`
 	Errors  []string `json:"errors"`
 }
@@ -176,6 +177,9 @@ func TestReload(t *testing.T) {
 		t.Fatalf("good file: %d %+v", code, ans)
 	}
 	t.Logf("reload: %+v", ans)
+	if n := e.alarms.set.Len(); ans.Alarms != n {
+		t.Errorf("%d alarms kept their states, want all %d of the demo (none changed)", ans.Alarms, n)
+	}
 	if strings.Join(ans.Kept, ",") != "heater" || strings.Join(ans.Started, ",") != "plc1" || strings.Join(ans.Stopped, ",") != "plc1" {
 		t.Fatalf("kept %v started %v stopped %v, want heater kept and plc1 restarted", ans.Kept, ans.Started, ans.Stopped)
 	}
