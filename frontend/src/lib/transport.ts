@@ -411,8 +411,10 @@ export class LiveConnection {
 
   /** Changes the subscription; applies now if connected, and on every reconnect. */
   setPatterns(patterns: string[]): void {
-    const removed = this.patterns.filter((p) => !patterns.includes(p));
-    const added = patterns.filter((p) => !this.patterns.includes(p));
+    const now = new Set(patterns);
+    const before = new Set(this.patterns);
+    const removed = this.patterns.filter((p) => !now.has(p));
+    const added = patterns.filter((p) => !before.has(p));
     this.patterns = [...patterns];
     if (this.ws?.readyState === OPEN) {
       for (const m of subscriptionMessages('unsubscribe', removed)) this.send(m);

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { boxOf, buttonValue, equipmentOf, fraction, symbolState, tagsOf, type Display } from './display';
+import { DisplayNav } from './nav.svelte';
+import { MAX_PATTERNS_PER_MESSAGE, subscriptionMessages } from './transport';
+
+const good = (value: number | boolean, extra = {}) => ({ value, quality: 'good' as const, ...extra });
+
+describe('display helpers', () => {
+  it('tagsOf: every bound tag once, in order', () => {
+    const d: Display = {
+      version: 1,
+      level: 'area',
+      width: 100,
+      height: 100,
+      objects: [
+        { type: 'symbol', id: 'a', x: 0, y: 0, tag: 'P.Run', fault: 'P.Fault' },
+        { type: 'value', id: 'b', x: 0, y: 0, tag: 'P.Run' },
+        { type: 'text', id: 'c', x: 0, y: 0, text: 'x' },
+        { type: 'setpoint', id: 'd', x: 0, y: 0, tag: 'T.SP' },
+      ],
+    };
+    expect(tagsOf(d)).toEqual(['P.Run', 'P.Fault', 'T.SP']);
+  });
+
+  it('symbolState: fault wins, bad and out of service, bools, numbers in transition, unbound', () => {
+    expect(symbolState(good(true), good(true))).toBe('fault');
+    expect(symbolState(good(true), { value: true, quality: 'bad' })).toBe('running');
+    expect(symbolState({ value: null, quality: 'bad', reason: 'device disabled' })).toBe('oos');
+    expect(symbolState({ value: null, quality: 'bad', reason: 'timeout' })).toBe('bad');
+    expect(symbolState(undefined)).toBe('bad');
+    expect(symbolState(good(false))).toBe('stopped');
+    expect(symbolState(good(true))).toBe('running');
+    expect(symbolState(good(0))).toBe('stopped');
+    expect(symbolState(good(40))).toBe('transition');
+    expect(symbolState(good(100))).toBe('running');
+    expect(symbolState(good(5, { low: 5, high: 10 }))).toBe('stopped');
+    expect(symbolState(undefined, undefined, false)).toBe('stopped');
+  });
+
+  it('fraction: the object range, else the tag range; clamped; null when bad', () => {
+    expect(fraction(good(50))).toBe(0.5);
+    expect(fraction(good(50), 0, 200)).toBe(0.25);
+    expect(fraction(good(15, { low: 10, high: 20 }))).toBe(0.5);
+    expect(fraction(good(500))).toBe(1);
+    expect(fraction({ value: 1, quality: 'bad' })).toBeNull();
+    expect(fraction(good(1), 5, 5)).toBeNull();
+  });
+
+  it('buttonValue, equipmentOf, boxOf', () => {
+    expect(buttonValue('true')).toBe(true);
+    expect(buttonValue('false')).toBe(false);
+    expect(buttonValue('12.5')).toBe(12.5);
+    expect(buttonValue('open')).toBeNull();
+    expect(equipmentOf({ type: 'symbol', id: 'x', x: 0, y: 0, tag: 'P101.Running' })).toBe('P101');
+    expect(equipmentOf({ type: 'symbol', id: 'x', x: 0, y: 0, tag: 'P101.Running', equipment: 'AREA1' })).toBe('AREA1');
+    expect(boxOf({ type: 'pipe', id: 'p', x: 0, y: 0, points: [{ x: 5, y: 9 }, { x: 25, y: 1 }] })).toEqual({ x: 5, y: 1, w: 20, h: 8 });
+  });
+
+  it('subscriptionMessages: chunks the server accepts', () => {
+    const names = Array.from({ length: 600 }, (_, i) => `T${i}`);
+    const m = subscriptionMessages('subscribe', names);
+    expect(m.map((x) => x.tags.length)).toEqual([MAX_PATTERNS_PER_MESSAGE, MAX_PATTERNS_PER_MESSAGE, 88]);
+    expect(m.flatMap((x) => x.tags)).toEqual(names);
+    expect(subscriptionMessages('unsubscribe', [])).toEqual([]);
+  });
+});
+
+describe('DisplayNav: back and forward like a browser', () => {
+  it('open, back, forward; opening clears forward', () => {
+    const n = new DisplayNav();
+    n.open('a');
+    n.open('b');
+    n.open('c');
+    n.goBack();
+    expect(n.current).toBe('b');
+    n.goBack();
+    expect(n.current).toBe('a');
+    n.goBack();
+    expect(n.current).toBe('a');
+    n.goForward();
+    expect(n.current).toBe('b');
+    n.open('d');
+    expect(n.forward).toEqual([]);
+    expect(n.back).toEqual(['a', 'b']);
+    n.open('d');
+    expect(n.back).toEqual(['a', 'b']);
+  });
+});
