@@ -77,4 +77,15 @@ func TestNorthboundBuffersWhileBrokerDown(t *testing.T) {
 	if rows <= 0 {
 		t.Errorf("edgehmi_sparkplug_buffer_rows %v in /metrics, want > 0", rows)
 	}
+
+	// A live reload rebuilds the edge node on the same buffer: what was
+	// buffered stays, and new changes keep coming in behind it.
+	before := e.northboundStatus().(sparkplug.Status).BufferRows
+	if _, err := e.Load(context.Background(), "demo-north.yaml", []byte(strings.Replace(yaml, "edge_node: hmi1", "edge_node: hmi2", 1))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "more changes in the buffer after the reload", func() bool {
+		st := e.northboundStatus().(sparkplug.Status)
+		return st.EdgeNode == "hmi2" && st.BufferRows > before
+	})
 }

@@ -121,7 +121,6 @@ func (e *Engine) build(ctx context.Context, p *config.Project, source []byte, ol
 	g.svc = api.New(info, g.db, g.devs, e.store, e.auth, g.alarms, driver.Env{DataDir: e.o.DataDir})
 	g.svc.SetControl(g.loops, g.interlocks)
 	g.svc.SetDisplays(e.o.displays(p))
-	g.svc.SetDisplays(e.o.displays(p))
 	g.svc.SetProjects(e)
 	g.web = web.New(g.svc, e.hub, web.Options{Static: e.o.Static, Log: e.log, Health: e.health, Metrics: e.metrics, Secure: e.secure,
 		Northbound: e.northboundStatus})

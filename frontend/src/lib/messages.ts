@@ -174,9 +174,19 @@ export class Conflator {
     return this.pending.size;
   }
 
-  drain(): TagValue[] {
-    const out = [...this.pending.values()];
-    this.pending.clear();
+  /** Takes the pending values: all, or the max that waited longest. */
+  drain(max = Infinity): TagValue[] {
+    if (this.pending.size <= max) {
+      const out = [...this.pending.values()];
+      this.pending.clear();
+      return out;
+    }
+    const out: TagValue[] = [];
+    for (const [name, v] of this.pending) {
+      if (out.length >= max) break;
+      out.push(v);
+      this.pending.delete(name);
+    }
     return out;
   }
 

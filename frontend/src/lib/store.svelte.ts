@@ -46,6 +46,9 @@ export interface Toast {
   kind: 'info' | 'error';
 }
 
+/** The most tag changes applied in one animation frame (see flush). */
+export const FRAME_TAGS = 250;
+
 /** Above this many tags on screen the page subscribes to every tag (see patterns). */
 export const MAX_NAMED_TAGS = 5120;
 
@@ -151,7 +154,11 @@ class Hmi {
 
   private flush = (): void => {
     this.frame = 0;
-    if (this.conflator.size) this.addNames(mergeValues(this.tags, this.conflator.drain(), this.create));
+    // At most FRAME_TAGS changes a frame: a burst of thousands (every tag
+    // of a display changing at once) is drawn over a few frames instead
+    // of one long task that freezes the page.
+    if (this.conflator.size) this.addNames(mergeValues(this.tags, this.conflator.drain(FRAME_TAGS), this.create));
+    if (this.conflator.size) this.schedule();
   };
 
   private schedule(): void {
@@ -165,8 +172,8 @@ class Hmi {
   handleMessage(msg: ServerMessage): void {
     switch (msg.type) {
       case 'snapshot':
-        // Anything still queued is older than the snapshot: apply it first.
-        this.flush();
+        // Anything still queued is older than the snapshot: apply it all first.
+        if (this.conflator.size) this.addNames(mergeValues(this.tags, this.conflator.drain(), this.create));
         this.addNames(mergeValues(this.tags, msg.tags, this.create));
         break;
       case 'update':
