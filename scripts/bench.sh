@@ -98,5 +98,13 @@ if [ -x "$chromium" ] && [ -d frontend/node_modules/playwright-core ]; then
 else
   echo "skipped: needs $chromium (apt-get install chromium) and frontend/node_modules (npm ci in frontend)"
 fi
+
+echo "== a display of 1,000 live objects, 1,000 tag changes a second, in the browser (and the editor dragging in it)"
+if [ -x "$chromium" ] && [ -d frontend/node_modules/playwright-core ]; then
+  bin_abs=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+  (cd frontend && EDGEHMI_BIN="$bin_abs" CHROMIUM_PATH="$chromium" node e2e/display-bench.mjs) || echo "display benchmark: failed (see above)"
+else
+  echo "skipped: needs $chromium and frontend/node_modules"
+fi
 go test -run '^$' -bench 'BenchmarkSparkplugPublish' -benchtime 500000x ./backend/sparkplug
 go test -run '^$' -bench 'BenchmarkSparkplugReplay' -benchtime 1x -timeout 30m ./backend/sparkplug

@@ -156,7 +156,15 @@ async function main() {
       await cdp.send('Profiler.enable');
       await cdp.send('Profiler.start');
     }
+    if (process.env.BENCH_TRACE) await browser.startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline'] });
     const run = await page.evaluate(measure, SECONDS);
+    if (process.env.BENCH_TRACE) {
+      const buf = await browser.stopTracing();
+      const events = JSON.parse(buf.toString()).traceEvents;
+      const sum = new Map();
+      for (const e of events) if (e.ph === 'X' && e.dur) sum.set(e.name, (sum.get(e.name) ?? 0) + e.dur / 1000);
+      console.log('trace (total ms by event, top 15):\n' + [...sum].sort((a, b) => b[1] - a[1]).slice(0, 15).map(([k, v]) => `${v.toFixed(0).padStart(7)} ms  ${k}`).join('\n'));
+    }
     if (cdp) {
       const { profile } = await cdp.send('Profiler.stop');
       const self = new Map();
@@ -198,20 +206,50 @@ async function main() {
       }
       const sx = box.x + box.width / 2;
       const sy = box.y + box.height / 2;
+      // In the page: from each pointer event to the frame after the one
+      // that draws it (two animation frames later), on the page's clock.
+      await page.evaluate(() => {
+        window.__lat = [];
+        window.__onmove = (e) => {
+          const t = e.timeStamp;
+          requestAnimationFrame(() => requestAnimationFrame(() => window.__lat.push(performance.now() - t)));
+        };
+        document.addEventListener('pointermove', window.__onmove, true);
+      });
       await page.mouse.move(sx, sy);
       await page.mouse.down();
+      let dcdp = null;
+      if (process.env.BENCH_PROFILE) {
+        dcdp = await context.newCDPSession(page);
+        await dcdp.send('Profiler.enable');
+        await dcdp.send('Profiler.start');
+      }
       const meas = page.evaluate(measure, 3);
       const moves = 110; // ends away from the start: one undo step
-      const tm = Date.now();
       for (let i = 1; i <= moves; i++) {
         await page.mouse.move(sx + (i % 60) * 3, sy + (i % 60) * 2);
-        await page.evaluate(() => new Promise((r) => requestAnimationFrame(r)));
+        await new Promise((r) => setTimeout(r, 16)); // a hand at about 60 Hz
       }
-      const perMove = (Date.now() - tm) / moves;
       await page.mouse.up();
       const d = await meas;
+      if (dcdp) {
+        const { profile } = await dcdp.send('Profiler.stop');
+        const self = new Map();
+        const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+        profile.samples.forEach((id, i) => {
+          const n = byId.get(id);
+          const k = `${n.callFrame.functionName || '(anon)'} ${n.callFrame.url.split('/').pop()}:${n.callFrame.lineNumber}:${n.callFrame.columnNumber}`;
+          self.set(k, (self.get(k) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+        });
+        console.log('drag profile (self time, top 15):\n' + [...self].sort((a, b) => b[1] - a[1]).slice(0, 15).map(([k, v]) => `${v.toFixed(0).padStart(6)} ms  ${k}`).join('\n'));
+      }
+      const lat = await page.evaluate(() => {
+        document.removeEventListener('pointermove', window.__onmove, true);
+        return window.__lat.sort((a, b) => a - b);
+      });
+      const q = (p) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))];
       console.log(
-        `editor drag of ${count} object${count > 1 ? 's' : ''}: ${perMove.toFixed(1)} ms per pointer move to the next frame, ${d.fps.toFixed(1)} fps, worst frame ${ms(d.worstFrame)}, long tasks > 50 ms: ${d.longTasks} (longest ${ms(d.longestTask)})`,
+        `editor drag of ${count} object${count > 1 ? 's' : ''} (${lat.length} moves): pointer move to its frame drawn: median ${ms(q(0.5))}, p95 ${ms(q(0.95))}, max ${ms(lat.at(-1))}; ${d.fps.toFixed(1)} fps, worst frame ${ms(d.worstFrame)}, long tasks > 50 ms: ${d.longTasks} (longest ${ms(d.longestTask)})`,
       );
       await page.click('[data-testid="editor-undo"]');
     }

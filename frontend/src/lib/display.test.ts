@@ -86,3 +86,20 @@ describe('DisplayNav: back and forward like a browser', () => {
     expect(n.back).toEqual(['a', 'b']);
   });
 });
+
+describe('Conflator.drain(max): a burst spread over frames', () => {
+  it('takes the oldest max, keeps the rest, newest value per tag', async () => {
+    const { Conflator } = await import('./messages');
+    const c = new Conflator();
+    c.push(Array.from({ length: 600 }, (_, i) => ({ name: `T${i}`, value: i, quality: 'good' as const, ts: 1 })));
+    c.push([{ name: 'T599', value: -1, quality: 'good', ts: 2 }]);
+    const a = c.drain(250);
+    expect(a.map((v) => v.name)).toEqual(Array.from({ length: 250 }, (_, i) => `T${i}`));
+    expect(c.size).toBe(350);
+    expect(c.drain(250).length).toBe(250);
+    const rest = c.drain(250);
+    expect(rest.length).toBe(100);
+    expect(rest.at(-1)).toMatchObject({ name: 'T599', value: -1 });
+    expect(c.size).toBe(0);
+  });
+});
