@@ -115,6 +115,7 @@ desktop-check: desktop
 bench: build $(NODEOPCUA)/node_modules/.package-lock.json
 	./scripts/ensure-packages.sh mosquitto
 	./scripts/bench.sh
+	./scripts/bench-release.sh dist
 
 clean:
 	rm -rf bin dist frontend/node_modules frontend/e2e/out $(NODEOPCUA)/node_modules $(SPBSUB)/node_modules
