@@ -168,3 +168,55 @@ func TestDisplaysListGetSaveVersionsRestore(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// A project on disk: saves write the file beside the project (a new
+// display into displays/), and the replaced file is kept in the data
+// directory.
+func TestDisplaysSavedBesideTheProject(t *testing.T) {
+	r := newRig(t, 2)
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "screens"), 0o755)
+	os.WriteFile(filepath.Join(dir, "screens", "loop.yaml"), []byte(rigDisplay), 0o644)
+	p := &config.Project{Name: "test", File: filepath.Join(dir, "project.yaml"), Displays: []string{"screens/loop.yaml"}, Tags: []config.Tag{
+		{Name: "TIC101.SP", Type: "double", Writable: true, Low: ptr(20), High: ptr(110)},
+		{Name: "TIC101.PV", Type: "double"},
+	}}
+	r.svc.SetDisplays(api.NewDisplays(p, nil, r.data))
+	eng := map[string]string{"Authorization": "Bearer " + login(t, r, "eng", "eng-pass")}
+
+	_, body := request(t, r, "GET", "/api/v1/displays/loop", "", eng)
+	var doc api.DisplayDoc
+	if err := json.Unmarshal(body, &doc); err != nil || doc.File != "screens/loop.yaml" {
+		t.Fatalf("get: %s", body)
+	}
+	doc.Display.Title = "Loop, edited"
+	put, _ := json.Marshal(map[string]any{"display": doc.Display})
+	if code, body := request(t, r, "PUT", "/api/v1/displays/loop", string(put), eng); code != 200 {
+		t.Fatalf("save: %d %s", code, body)
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, "screens", "loop.yaml"))
+	if !strings.Contains(string(data), "title: Loop, edited\n") {
+		t.Errorf("project's file not written:\n%s", data)
+	}
+	kept, _ := filepath.Glob(filepath.Join(r.data, "displays", "loop", "*.yaml"))
+	if len(kept) != 1 {
+		t.Fatalf("kept versions: %v", kept)
+	}
+	if old, _ := os.ReadFile(kept[0]); string(old) != rigDisplay {
+		t.Errorf("kept version:\n%s", old)
+	}
+	if code, body := request(t, r, "PUT", "/api/v1/displays/extra", string(put), eng); code != 200 {
+		t.Fatalf("new display: %d %s", code, body)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "displays", "extra.yaml")); err != nil {
+		t.Errorf("new display not beside the project: %v", err)
+	}
+	_, body = request(t, r, "GET", "/api/v1/displays", "", eng)
+	if !strings.Contains(string(body), `{"name":"extra","title":"Loop, edited","level":"equipment","file":"displays/extra.yaml","project":false}`) {
+		t.Errorf("list: %s", body)
+	}
+	// A saved file loads with the project's tags, as edgehmi check would read it.
+	if _, err := config.LoadDisplays(p, os.DirFS(dir), dir); err != nil {
+		t.Errorf("saved displays do not load: %v", err)
+	}
+}
