@@ -98,6 +98,88 @@ describe('displays: editor, runtime, roles', { timeout: 240000 }, () => {
     }
   });
 
+  test('editor: undo and redo of each action in the browser', async () => {
+    const { page, context, errors } = await openPage('engineer');
+    try {
+      page.once('dialog', (d) => d.accept('actions'));
+      await page.click('[data-testid="display-new"]');
+      await page.waitForSelector('[data-testid="display-editor"][data-name="actions"]');
+      const objs = () => page.$$eval('[data-testid="display-editor"] svg.mimic [data-id]', (els) => [...new Set(els.map((e) => e.getAttribute('data-id')))].sort());
+      const selX = () => page.$$eval('[data-selected]', (els) => els.map((e) => Number(e.getAttribute('x'))));
+      const selY = () => page.$$eval('[data-selected]', (els) => els.map((e) => Number(e.getAttribute('y'))));
+      const undoRedo = async (what, after, before) => {
+        assert.deepEqual(await after(), before.after, `${what}: done`);
+        await page.click('[data-testid="editor-undo"]');
+        assert.deepEqual(await after(), before.before, `${what}: undone`);
+        await page.click('[data-testid="editor-redo"]');
+        assert.deepEqual(await after(), before.after, `${what}: redone`);
+      };
+      // place
+      await page.click('[data-testid="palette-pump"]');
+      await undoRedo('place', objs, { before: [], after: ['pump1'] });
+      await page.click('[data-testid="palette-text"]');
+      await page.click('[data-testid="palette-value"]');
+      await setProp(page, 'tag', 'T101.Level');
+      assert.deepEqual(await objs(), ['pump1', 'text1', 'value1']);
+      // setProp (move by the property panel)
+      await setProp(page, 'x', '300');
+      await undoRedo('set x', async () => Number(await page.inputValue('[data-testid="prop-x"]')), { before: 100, after: 300 });
+      // resize by the handle
+      const h = await page.locator('[data-testid="resize-handle"]').boundingBox();
+      await page.mouse.move(h.x + 6, h.y + 6);
+      await page.mouse.down();
+      await page.mouse.move(h.x + 60, h.y + 40, { steps: 5 });
+      await page.mouse.up();
+      const w1 = Number(await page.inputValue('[data-testid="prop-w"]'));
+      assert.ok(w1 > 140 && w1 % 10 === 0, `resized and snapped: w = ${w1}`);
+      await undoRedo('resize', async () => Number(await page.inputValue('[data-testid="prop-w"]')), { before: 140, after: w1 });
+      // select all three (shift-click), then align, distribute, group, copy/paste, delete
+      const click = async (id, shift = false) => {
+        const b = await page.locator(`[data-testid="display-editor"] [data-id="${id}"]`).first().boundingBox();
+        if (shift) await page.keyboard.down('Shift');
+        await page.mouse.click(b.x + b.width / 2, b.y + b.height / 2);
+        if (shift) await page.keyboard.up('Shift');
+      };
+      await click('pump1');
+      await click('text1', true);
+      await click('value1', true);
+      assert.equal((await selX()).length, 3, 'three selected');
+      const x0 = await selX();
+      await page.click('[data-testid="align-left"]');
+      const xl = await selX();
+      assert.equal(new Set(xl).size, 1, `aligned left: ${xl}`);
+      await undoRedo('align left', selX, { before: x0, after: xl });
+      const y0 = await selY();
+      await page.click('[data-testid="align-top"]');
+      const yt = await selY();
+      assert.equal(new Set(yt).size, 1, `aligned top: ${yt}`);
+      await undoRedo('align top', selY, { before: y0, after: yt });
+      await page.click('[data-testid="editor-undo"]'); // back to different y for distribute
+      const yd0 = await selY();
+      await page.click('[data-testid="distribute-vertical"]');
+      const yd = await selY();
+      await undoRedo('distribute', selY, { before: yd0, after: yd });
+      await page.click('[data-testid="editor-group"]');
+      await undoRedo('group', async () => page.isEnabled('[data-testid="editor-ungroup"]'), { before: false, after: true });
+      await page.click('[data-testid="editor-ungroup"]');
+      await undoRedo('ungroup', async () => page.isEnabled('[data-testid="editor-ungroup"]'), { before: true, after: false });
+      await page.click('[data-testid="editor-copy"]');
+      await page.click('[data-testid="editor-paste"]');
+      await undoRedo('paste', objs, { before: ['pump1', 'text1', 'value1'], after: ['pump1', 'pump2', 'text1', 'text2', 'value1', 'value2'] });
+      await page.click('[data-testid="editor-delete"]');
+      await undoRedo('delete', objs, { before: ['pump1', 'pump2', 'text1', 'text2', 'value1', 'value2'], after: ['pump1', 'text1', 'value1'] });
+      // snap to grid after a move off the grid (arrow keys move by 1)
+      await click('pump1');
+      await page.keyboard.press('ArrowRight');
+      const px = Number(await page.inputValue('[data-testid="prop-x"]'));
+      await page.click('[data-testid="editor-snap-selection"]');
+      await undoRedo('snap', async () => Number(await page.inputValue('[data-testid="prop-x"]')), { before: px, after: Math.round(px / 10) * 10 });
+      assert.deepEqual(errors, []);
+    } finally {
+      await context.close();
+    }
+  });
+
   test('an engineer builds a display; an operator watches the level and changes the setpoint; a viewer gets no editor', async () => {
     // ---- engineer
     {
