@@ -65,6 +65,9 @@ ok "systemd-analyze verify passes; security exposure $score"
 
 # The service's user can read the project and run it in the data dir.
 runuser -u edgehmi -- /usr/bin/edgehmi check --config /etc/edgehmi/project.yaml >/dev/null || fail "check as edgehmi"
+runuser -u edgehmi -- touch /etc/edgehmi/displays/.probe || fail "edgehmi cannot save displays"
+rm -f /etc/edgehmi/displays/.probe
+if runuser -u edgehmi -- touch /etc/edgehmi/.probe 2>/dev/null; then fail "edgehmi can write /etc/edgehmi"; fi
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 runuser -u edgehmi -- /usr/bin/edgehmi serve --config /etc/edgehmi/project.yaml --data /var/lib/edgehmi \
   --listen 127.0.0.1:$port --log-level error >"$tmp/serve.out" 2>&1 &
