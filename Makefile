@@ -10,7 +10,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.dat
 LISTEN  ?= 127.0.0.1:8080
 DATA    ?= ./data
 
-TEST_PACKAGES    := chromium xvfb xauth imagemagick curl python3-pymodbus mosquitto qemu-user-static systemd adduser
+TEST_PACKAGES    := chromium xvfb xauth imagemagick curl python3-pymodbus mosquitto qemu-user-static systemd adduser matchbox-window-manager
 DESKTOP_PACKAGES := libgtk-3-dev libwebkit2gtk-4.0-dev pkg-config gcc
 
 FRONTEND_SRC := $(shell find frontend/src frontend/index.html frontend/vite.config.ts frontend/package.json -type f 2>/dev/null)
@@ -99,8 +99,8 @@ cross:
 	@echo "linux/arm64 cross-build ok"
 
 e2e: build
-	./scripts/ensure-packages.sh chromium
-	cd frontend && EDGEHMI_BIN=$(CURDIR)/bin/edgehmi npm run e2e
+	./scripts/ensure-packages.sh chromium xvfb matchbox-window-manager
+	cd frontend && EDGEHMI_BIN=$(CURDIR)/bin/edgehmi EDGEHMI_REQUIRE_XVFB=1 npm run e2e
 
 ## desktop: the Wails desktop app (needs Debian's GTK and WebKitGTK dev packages)
 desktop: frontend/dist/index.html
