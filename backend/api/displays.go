@@ -58,7 +58,8 @@ type DisplayInfo struct {
 	// File is where the display is read from (relative to the project's
 	// folder, or data/... for a saved copy of an embedded display).
 	File string `json:"file"`
-	// Project: the project file lists it (links and `edgehmi check` know it).
+	// Project: the project file lists it (else it is a file of the
+	// project's displays folder, made in the editor).
 	Project bool `json:"project"`
 	// Error says why the display does not load, if it does not.
 	Error string `json:"error,omitempty"`

@@ -422,11 +422,12 @@ type NamedDisplay struct {
 func LoadDisplays(p *Project, fsys fs.FS, prefix string) ([]NamedDisplay, error) {
 	var errs Errors
 	var out []NamedDisplay
-	known := make([]string, len(p.Displays))
-	for i, f := range p.Displays {
+	files := append(slices.Clip(p.Displays), UnlistedDisplays(p, fsys)...)
+	known := make([]string, len(files))
+	for i, f := range files {
 		known[i] = DisplayName(f)
 	}
-	for _, f := range p.Displays {
+	for _, f := range files {
 		shown := f
 		if prefix != "" && prefix != "." {
 			shown = prefix + "/" + f
@@ -450,6 +451,25 @@ func LoadDisplays(p *Project, fsys fs.FS, prefix string) ([]NamedDisplay, error)
 		return nil, errs
 	}
 	return out, nil
+}
+
+// UnlistedDisplays lists, by path, the display files in the displays
+// folder of fsys (the project's folder) that the project does not list:
+// those made in the editor. They belong to the project too, after the
+// listed ones, by name; files whose names cannot name a display are left.
+func UnlistedDisplays(p *Project, fsys fs.FS) []string {
+	listed := map[string]bool{}
+	for _, f := range p.Displays {
+		listed[DisplayName(f)] = true
+	}
+	matches, _ := fs.Glob(fsys, "displays/*.yaml")
+	var out []string
+	for _, f := range matches {
+		if n := DisplayName(f); ValidDisplayName(n) && !listed[n] {
+			out = append(out, f)
+		}
+	}
+	return out // fs.Glob sorts
 }
 
 func unwrapPathError(err error) error {

@@ -185,3 +185,33 @@ func TestLoadDisplaysReportsMissingAndBadFiles(t *testing.T) {
 		}
 	}
 }
+
+// A display made in the editor is saved as displays/<name>.yaml beside the
+// project without being listed: it belongs to the project all the same, so
+// `edgehmi check` validates it and links may open it.
+func TestLoadDisplaysTakesUnlistedEditorFiles(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "displays"), 0o755)
+	os.WriteFile(filepath.Join(dir, "displays", "a.yaml"), []byte("version: 1\nlevel: area\nobjects:\n  - {type: link, id: l, x: 1, y: 1, w: 50, h: 20, text: More, target: made}\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "displays", "made.yaml"), []byte("version: 1\nlevel: area\nobjects:\n  - {type: value, id: v, x: 1, y: 1, w: 5, h: 5, tag: nope}\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "displays", "Not A Name.yaml"), []byte("junk: ["), 0o644)
+	p, err := config.Parse("p.yaml", []byte("version: 1\nname: x\ndisplays: [displays/a.yaml]\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := config.UnlistedDisplays(p, os.DirFS(dir)); !reflect.DeepEqual(got, []string{"displays/made.yaml"}) {
+		t.Errorf("unlisted %q, want [displays/made.yaml]", got)
+	}
+	_, err = config.LoadDisplays(p, os.DirFS(dir), "proj")
+	if err == nil || !strings.Contains(err.Error(), `proj/displays/made.yaml:4:55: objects[0] "v": tag: there is no tag "nope"`) {
+		t.Fatalf("the unlisted display was not validated: %v", err)
+	}
+	if strings.Contains(err.Error(), "a.yaml") {
+		t.Errorf("the link to the unlisted display was refused: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, "displays", "made.yaml"), []byte("version: 1\nlevel: area\n"), 0o644)
+	ds, err := config.LoadDisplays(p, os.DirFS(dir), "proj")
+	if err != nil || len(ds) != 2 || ds[1].Name != "made" {
+		t.Fatalf("displays %+v, %v: want a and made", ds, err)
+	}
+}
