@@ -136,16 +136,16 @@ async function main() {
     await login('operator');
     await page.reload();
     await page.waitForSelector('.app[data-link="live"]', { timeout: 30000 });
-    await page.waitForSelector('svg.mimic[data-display="overview"]');
+    await page.waitForSelector('.mimic[data-display="overview"]');
     await page.waitForSelector('[data-testid="display-select"] option[value="bench"]', { state: 'attached' });
 
     // Time to first render: select → N objects in the DOM, painted; → every value field live.
     const t0 = Date.now();
     await page.selectOption('[data-testid="display-select"]', 'bench');
-    await page.waitForFunction((n) => document.querySelectorAll('svg.mimic[data-display="bench"] .obj').length >= n, N, { timeout: 60000, polling: 'raf' });
+    await page.waitForFunction((n) => document.querySelectorAll('.mimic[data-display="bench"] .obj').length >= n, N, { timeout: 60000, polling: 'raf' });
     await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
     const firstRender = Date.now() - t0;
-    await page.waitForFunction(() => !document.querySelector('svg.mimic[data-display="bench"] .value [data-quality="bad"]'), null, { timeout: 60000, polling: 200 });
+    await page.waitForFunction(() => !document.querySelector('.mimic[data-display="bench"] .value [data-quality="bad"]'), null, { timeout: 60000, polling: 200 });
     const allLive = Date.now() - t0;
     console.log(`time to first render: ${ms(firstRender)} (select to ${N} objects drawn); every value live: ${ms(allLive)}`);
 
@@ -188,11 +188,11 @@ async function main() {
     await page.waitForSelector('.app[data-link="live"]', { timeout: 30000 });
     await page.waitForSelector('[data-testid="display-select"] option[value="bench"]', { state: 'attached' });
     await page.selectOption('[data-testid="display-select"]', 'bench');
-    await page.waitForFunction((n) => document.querySelectorAll('svg.mimic[data-display="bench"] .obj').length >= n, N, { timeout: 60000 });
+    await page.waitForFunction((n) => document.querySelectorAll('.mimic[data-display="bench"] .obj').length >= n, N, { timeout: 60000 });
     if (process.env.BENCH_DEBUG) await page.screenshot({ path: '/tmp/mine/bench-before-edit.png' });
     const te = Date.now();
     await page.click('[data-testid="display-edit"]');
-    await page.waitForFunction((n) => document.querySelectorAll('[data-testid="display-editor"] svg.mimic .obj').length >= n, N, { timeout: 60000, polling: 'raf' });
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid="display-editor"] .mimic .obj').length >= n, N, { timeout: 60000, polling: 'raf' });
     console.log(`editor open with ${N} objects: ${ms(Date.now() - te)}`);
     for (const count of [1, 20]) {
       const first = page.locator('[data-testid="display-editor"] [data-id="o2"]');

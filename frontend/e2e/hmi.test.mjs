@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { EdgeServer, launchBrowser, maybeServeDist, outDir, sleep, until } from './harness.mjs';
 
 const VIEWPORT = { width: 1280, height: 800 };
-const mimic = (tag) => `svg.mimic [data-tag="${tag}"]`;
+const mimic = (tag) => `.mimic [data-tag="${tag}"]`;
 
 let server;
 let browser;

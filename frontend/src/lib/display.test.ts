@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { boxOf, buttonValue, equipmentOf, fraction, symbolState, tagsOf, type Display } from './display';
+import { boxOf, buttonValue, cellBox, displayNameError, equipmentOf, fraction, symbolState, tagsOf, type Display } from './display';
 import { DisplayNav } from './nav.svelte';
 import { MAX_PATTERNS_PER_MESSAGE, subscriptionMessages } from './transport';
 
@@ -101,5 +101,37 @@ describe('Conflator.drain(max): a burst spread over frames', () => {
     expect(rest.length).toBe(100);
     expect(rest.at(-1)).toMatchObject({ name: 'T599', value: -1 });
     expect(c.size).toBe(0);
+  });
+});
+
+describe('displayNameError', () => {
+  it('follows the server rule and refuses taken names', () => {
+    expect(displayNameError('line-a')).toBeNull();
+    expect(displayNameError('a_1', ['b'])).toBeNull();
+    expect(displayNameError('')).toMatch(/Enter/);
+    expect(displayNameError('Line')).toMatch(/lower-case/);
+    expect(displayNameError('a b')).toMatch(/lower-case/);
+    expect(displayNameError('-a')).toMatch(/Start/);
+    expect(displayNameError('x'.repeat(65))).toMatch(/64/);
+    expect(displayNameError('x'.repeat(64))).toBeNull();
+    expect(displayNameError('overview', ['overview'])).toMatch(/already/);
+  });
+});
+
+describe('cellBox', () => {
+  it('gives a symbol room for its label, marker and fault flag', () => {
+    const b = cellBox({ type: 'symbol', id: 's', x: 100, y: 200, w: 60, h: 60, symbol: 'pump', label: 'P101' });
+    expect(b.x).toBeLessThanOrEqual(100 - 6); // the hit area
+    expect(b.y).toBeLessThanOrEqual(200 - 24); // the label and hit area above
+    expect(b.x + b.w).toBeGreaterThanOrEqual(100 + 60 + 30); // the marker (r 22 at w + 8)
+    expect(b.y + b.h).toBeGreaterThanOrEqual(200 + 60 + 24); // the FAULT flag
+    const long = cellBox({ type: 'symbol', id: 's', x: 0, y: 0, w: 20, h: 20, symbol: 'pump', label: 'Feed pump number one' });
+    expect(long.x + long.w).toBeGreaterThan(200);
+    expect(cellBox({ type: 'bar', id: 'b', x: 10, y: 10, w: 50, h: 14 })).toEqual({ x: 6, y: 6, w: 58, h: 22 });
+    // A pipe's points are relative to its x, y.
+    expect(cellBox({ type: 'pipe', id: 'p', x: 100, y: 100, points: [{ x: 0, y: 10 }, { x: 50, y: 0 }] })).toEqual({ x: 96, y: 96, w: 58, h: 18 });
+    const t = cellBox({ type: 'text', id: 't', x: 10, y: 10, text: 'Mixing line', size: 20 });
+    expect(t.w).toBeGreaterThan(11 * 20 * 0.5);
+    expect(t.h).toBeGreaterThan(20);
   });
 });

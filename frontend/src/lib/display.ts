@@ -174,3 +174,37 @@ export function boxOf(o: DisplayObject): { x: number; y: number; w: number; h: n
   }
   return { x: o.x, y: o.y, w: o.w ?? 0, h: o.h ?? 0 };
 }
+
+/**
+ * The box (display units) of a live object's own layer: its w x h plus room
+ * for what a symbol draws around itself (the label and hit area above, the
+ * FAULT flag below, the alarm marker at the right, a long label). Nothing
+ * is clipped to it (what overflows is drawn), but it places the layer.
+ */
+export function cellBox(o: DisplayObject): { x: number; y: number; w: number; h: number } {
+  const w = o.w ?? 0;
+  const h = o.h ?? 0;
+  if (o.type === 'line' || o.type === 'pipe') {
+    const b = boxOf(o);
+    return { x: o.x + b.x - 4, y: o.y + b.y - 4, w: b.w + 8, h: b.h + 8 };
+  }
+  if (o.type === 'text') {
+    const size = o.size ?? 16;
+    return { x: o.x - 4, y: o.y - 4, w: Math.max(w, (o.text?.length ?? 1) * size * 0.6) + 8, h: size * 1.4 + 8 };
+  }
+  if (o.type !== 'symbol') return { x: o.x - 4, y: o.y - 4, w: w + 8, h: h + 8 };
+  // Label: 17 px bold, about 11 px a letter, from x.
+  const label = o.label && o.symbol !== 'instrument' ? o.label.length * 11 : 0;
+  const right = Math.max(w + 40, label + 4);
+  return { x: o.x - 8, y: o.y - 28, w: right + 8, h: h + 28 + 28 };
+}
+
+/** Why `name` cannot name a new display (the server's rule: a file's base name), or null. */
+export function displayNameError(name: string, existing: readonly string[] = []): string | null {
+  if (!name) return 'Enter a name.';
+  if (name.length > 64) return 'At most 64 characters.';
+  if (!/^[a-z0-9_-]+$/.test(name)) return 'Only lower-case letters, digits, - and _.';
+  if (!/^[a-z0-9]/.test(name)) return 'Start with a letter or a digit.';
+  if (existing.includes(name)) return `There is already a display "${name}".`;
+  return null;
+}

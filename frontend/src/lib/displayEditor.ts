@@ -182,14 +182,17 @@ export class DisplayEditor {
     this.drag = { before: this.snapshot('move'), origin };
   }
 
+  /** The shift dragBy(dx, dy) would apply: (dx, dy) with the first dragged object snapped to the grid. */
+  dragDelta(dx: number, dy: number): { dx: number; dy: number } {
+    const first = this.drag?.origin.values().next().value;
+    if (!first) return { dx, dy };
+    return { dx: this.s(first.x + dx) - first.x, dy: this.s(first.y + dy) - first.y };
+  }
+
   /** Moves the dragged objects to their start plus (dx, dy), the first of them snapped to the grid. */
   dragBy(dx: number, dy: number): void {
     if (!this.drag) return;
-    const first = this.drag.origin.values().next().value;
-    if (first) {
-      dx = this.s(first.x + dx) - first.x;
-      dy = this.s(first.y + dy) - first.y;
-    }
+    ({ dx, dy } = this.dragDelta(dx, dy));
     const m = new Map<string, DisplayObject>();
     for (const [id, o] of this.drag.origin) m.set(id, { ...o, x: o.x + dx, y: o.y + dy });
     this.replace(m);
