@@ -53,6 +53,28 @@ async function request(page, method, path, body) {
   );
 }
 
+/** Names a new display in the page's own dialog (no browser prompt): a taken and a bad name are refused first. */
+async function newDisplay(page, name) {
+  let prompted = false;
+  const onDialog = (d) => {
+    prompted = true;
+    void d.dismiss();
+  };
+  page.on('dialog', onDialog);
+  await page.click('[data-testid="display-new"]');
+  await page.waitForSelector('[data-testid="new-display-dialog"]');
+  await page.fill('[data-testid="new-display-name"]', 'overview');
+  await page.waitForSelector('[data-testid="new-display-error"]:has-text("already a display")');
+  assert.equal(await page.isDisabled('[data-testid="new-display-ok"]'), true);
+  await page.fill('[data-testid="new-display-name"]', 'Bad Name');
+  await page.waitForSelector('[data-testid="new-display-error"]:has-text("lower-case")');
+  await page.fill('[data-testid="new-display-name"]', name);
+  await page.click('[data-testid="new-display-ok"]');
+  await page.waitForSelector('[data-testid="new-display-dialog"]', { state: 'detached' });
+  page.off('dialog', onDialog);
+  assert.equal(prompted, false, 'no browser prompt');
+}
+
 async function setProp(page, name, value) {
   const sel = `[data-testid="prop-${name}"]`;
   await page.fill(sel, value);
@@ -75,19 +97,19 @@ describe('displays: editor, runtime, roles', { timeout: 240000 }, () => {
   test('the overview is the demo display file; the page subscribes to its tags only', async () => {
     const { page, context, errors, subs } = await openPage('operator');
     try {
-      await page.waitForSelector('svg.mimic[data-display="overview"]');
-      await page.waitForSelector('svg.mimic [data-symbol="tank"]');
+      await page.waitForSelector('.mimic[data-display="overview"]');
+      await page.waitForSelector('.mimic [data-symbol="tank"]');
       await until(() => subscribed(subs).has('T101.Level') && !subscribed(subs).has('*'), {
         what: `a subscription to the overview's tags only (sent: ${subs.join(' ')})`,
       });
       assert.equal(subscribed(subs).size, 13, `the overview's 13 tags: ${[...subscribed(subs)]}`);
       // Navigation: a link to the TIC101 display, back and forward.
       await page.click('[data-testid="link-tic101"]');
-      await page.waitForSelector('svg.mimic[data-display="tic101"]');
+      await page.waitForSelector('.mimic[data-display="tic101"]');
       await page.click('[data-testid="display-back"]');
-      await page.waitForSelector('svg.mimic[data-display="overview"]');
+      await page.waitForSelector('.mimic[data-display="overview"]');
       await page.click('[data-testid="display-forward"]');
-      await page.waitForSelector('svg.mimic[data-display="tic101"]');
+      await page.waitForSelector('.mimic[data-display="tic101"]');
       // Another screen wants every tag again.
       await page.click('[data-testid="tab-tags"]');
       await until(() => subscribed(subs).has('*'), { what: 'a subscription to every tag on the Tags screen' });
@@ -101,10 +123,9 @@ describe('displays: editor, runtime, roles', { timeout: 240000 }, () => {
   test('editor: undo and redo of each action in the browser', async () => {
     const { page, context, errors } = await openPage('engineer');
     try {
-      page.once('dialog', (d) => d.accept('actions'));
-      await page.click('[data-testid="display-new"]');
+      await newDisplay(page, 'actions');
       await page.waitForSelector('[data-testid="display-editor"][data-name="actions"]');
-      const objs = () => page.$$eval('[data-testid="display-editor"] svg.mimic [data-id]', (els) => [...new Set(els.map((e) => e.getAttribute('data-id')))].sort());
+      const objs = () => page.$$eval('[data-testid="display-editor"] .mimic [data-id]', (els) => [...new Set(els.map((e) => e.getAttribute('data-id')))].sort());
       const selX = () => page.$$eval('[data-selected]', (els) => els.map((e) => Number(e.getAttribute('x'))));
       const selY = () => page.$$eval('[data-selected]', (els) => els.map((e) => Number(e.getAttribute('y'))));
       const undoRedo = async (what, after, before) => {
@@ -186,8 +207,7 @@ describe('displays: editor, runtime, roles', { timeout: 240000 }, () => {
       const { page, context, errors } = await openPage('engineer');
       try {
         await page.waitForSelector('[data-testid="display-new"]');
-        page.once('dialog', (d) => d.accept('line-a'));
-        await page.click('[data-testid="display-new"]');
+        await newDisplay(page, 'line-a');
         await page.waitForSelector('[data-testid="display-editor"][data-name="line-a"]');
 
         await page.click('[data-testid="palette-tank"]');
@@ -224,7 +244,7 @@ describe('displays: editor, runtime, roles', { timeout: 240000 }, () => {
         assert.match(await page.textContent('[data-testid="editor-status"]'), /Saved/);
         await page.screenshot({ path: join(outDir, 'display-editor.png') });
         await page.click('[data-testid="editor-close"]');
-        await page.waitForSelector('svg.mimic[data-display="line-a"]');
+        await page.waitForSelector('.mimic[data-display="line-a"]');
         assert.deepEqual(errors, []);
       } finally {
         await context.close();
@@ -236,16 +256,16 @@ describe('displays: editor, runtime, roles', { timeout: 240000 }, () => {
       try {
         await page.waitForSelector('[data-testid="display-select"] option[value="line-a"]', { state: 'attached' });
         await page.selectOption('[data-testid="display-select"]', 'line-a');
-        await page.waitForSelector('svg.mimic[data-display="line-a"] [data-symbol="tank"] [data-level]');
-        const lv = async () => page.getAttribute('svg.mimic [data-symbol="tank"] [data-level]', 'data-level');
+        await page.waitForSelector('.mimic[data-display="line-a"] [data-symbol="tank"] [data-level]');
+        const lv = async () => page.getAttribute('.mimic [data-symbol="tank"] [data-level]', 'data-level');
         const l0 = await lv();
         await until(async () => (await lv()) !== l0, { timeout: 20000, what: 'the tank level to move' });
         await until(() => [...subscribed(subs)].sort().join() === 'T101.Level,TIC101.SP', { what: `a subscription to the display's two tags (sent: ${subs.join(' ')})` });
 
-        const spText = async () => Number.parseFloat((await page.textContent('svg.mimic [data-testid="setpoint-TIC101.SP"] [data-tag="TIC101.SP"]')) ?? '');
+        const spText = async () => Number.parseFloat((await page.textContent('.mimic [data-testid="setpoint-TIC101.SP"] [data-tag="TIC101.SP"]')) ?? '');
         const sp0 = await spText();
         const target = Math.abs(sp0 - 65) > 2 ? 65 : 55;
-        await page.click('svg.mimic [data-testid="setpoint-TIC101.SP"]');
+        await page.click('.mimic [data-testid="setpoint-TIC101.SP"]');
         await page.waitForSelector('[data-testid="write-dialog"][data-tag="TIC101.SP"]');
         await page.keyboard.press('Control+A');
         await page.keyboard.type(String(target));
@@ -264,7 +284,7 @@ describe('displays: editor, runtime, roles', { timeout: 240000 }, () => {
     {
       const { page, context } = await openPage('viewer');
       try {
-        await page.waitForSelector('svg.mimic');
+        await page.waitForSelector('.mimic');
         assert.equal(await page.$('[data-testid="display-edit"]'), null, 'no Edit for a viewer');
         assert.equal(await page.$('[data-testid="display-new"]'), null, 'no New display for a viewer');
         const [st, body] = await request(page, 'PUT', '/api/v1/displays/line-a', { display: { version: 1, level: 'area', objects: [] } });

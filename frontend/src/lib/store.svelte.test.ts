@@ -113,4 +113,12 @@ describe('hmi store', () => {
       vi.unstubAllGlobals();
     }
   });
+
+  it('counts project loads, so that screens fetch their project data again', () => {
+    const before = hmi.projectSeq;
+    hmi.handleMessage({ type: 'project', name: 'plant', hash: 'h', id: 'i' });
+    expect(hmi.projectSeq).toBe(before + 1);
+    hmi.handleMessage({ type: 'alarms', alarms: [], summary: null });
+    expect(hmi.projectSeq).toBe(before + 1);
+  });
 });

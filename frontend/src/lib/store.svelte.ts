@@ -65,6 +65,8 @@ class Hmi {
   alarmSummary = $state.raw<AlarmSummary | null>(null);
   /** Counts alarm messages; screens that load more (the hidden alarms) refresh on it. */
   alarmsSeq = $state(0);
+  /** Counts project loads the server announced: screens that show project data (the display list) fetch it again on it. */
+  projectSeq = $state(0);
   /** Acknowledgements sent and not yet confirmed by the alarm list: shown as pending, never as acked. */
   pendingAcks = $state.raw<ReadonlyMap<string, PendingAck>>(new Map());
   /** Silence pressed, the server's answer not here yet: the horn is already quiet. */
@@ -187,6 +189,7 @@ class Hmi {
         this.protocolError = msg.error;
         break;
       case 'project':
+        this.projectSeq++;
         void this.projectChanged(msg.name);
         break;
     }
