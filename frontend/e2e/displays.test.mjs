@@ -227,6 +227,15 @@ describe('displays: editor, runtime, roles', { timeout: 240000 }, () => {
         await page.click('[data-testid="editor-redo"]');
         assert.equal(Number(await page.inputValue('[data-testid="prop-x"]')), x1, 'redo moves it again');
 
+        // A symbol of equipment without a faceplate of its own: it opens the generic one.
+        await page.click('[data-testid="palette-motor"]');
+        await page.waitForSelector('[data-selected="motor1"]');
+        await setProp(page, 'tag', 'CV201.Speed');
+        await setProp(page, 'fault', 'CV201.Jam');
+        await setProp(page, 'label', 'M201');
+        await setProp(page, 'x', '700');
+        await setProp(page, 'y', '100');
+
         await page.click('[data-testid="palette-setpoint"]');
         await page.waitForSelector('[data-selected="setpoint1"]');
         await setProp(page, 'tag', 'TIC101.SP');
@@ -237,7 +246,7 @@ describe('displays: editor, runtime, roles', { timeout: 240000 }, () => {
         await setProp(page, 'tag', 'TIC101.PV');
         await page.click('[data-testid="editor-save"]');
         await page.waitForSelector('[data-testid="editor-errors"]');
-        assert.match(await page.textContent('[data-testid="editor-errors"]'), /objects\[1\] "setpoint1": tag: tag "TIC101.PV" is not writable/);
+        assert.match(await page.textContent('[data-testid="editor-errors"]'), /objects\[2\] "setpoint1": tag: tag "TIC101.PV" is not writable/);
         await setProp(page, 'tag', 'TIC101.SP');
         await page.click('[data-testid="editor-save"]');
         await page.waitForSelector('[data-testid="editor-status"]');
@@ -260,7 +269,36 @@ describe('displays: editor, runtime, roles', { timeout: 240000 }, () => {
         const lv = async () => page.getAttribute('.mimic [data-symbol="tank"] [data-level]', 'data-level');
         const l0 = await lv();
         await until(async () => (await lv()) !== l0, { timeout: 20000, what: 'the tank level to move' });
-        await until(() => [...subscribed(subs)].sort().join() === 'T101.Level,TIC101.SP', { what: `a subscription to the display's two tags (sent: ${subs.join(' ')})` });
+        await until(() => [...subscribed(subs)].sort().join() === 'CV201.Jam,CV201.Speed,T101.Level,TIC101.SP', {
+          what: `a subscription to the display's four tags (sent: ${subs.join(' ')})`,
+        });
+
+        // The generic faceplate of the motor's two tags: value, quality, unit, limits, trend, setpoint entry, alarms.
+        await page.click('.mimic [data-testid="open-faceplate-motor1"]');
+        const fp = '[data-testid="faceplate"][data-generic="true"][data-title="M201"]';
+        await page.waitForSelector(fp);
+        assert.deepEqual(await page.$$eval(`${fp} [data-testid="fp-tag"]`, (els) => els.map((e) => e.getAttribute('data-tag'))), ['CV201.Speed', 'CV201.Jam']);
+        const speed = `${fp} [data-testid="fp-tag"][data-tag="CV201.Speed"]`;
+        await until(async () => (await page.getAttribute(`${speed} [data-testid="fp-quality"]`, 'data-quality')) === 'good', { what: 'the speed to be good' });
+        const spd = await page.textContent(`${speed} [data-testid="fp-value"]`);
+        assert.match(spd, /^\d+(\.\d+)? m\/min$/, JSON.stringify(spd));
+        assert.equal(await page.textContent(`${speed} [data-testid="fp-unit"]`), 'm/min');
+        assert.equal(await page.textContent(`${speed} [data-testid="fp-limits"]`), '0 … 60 m/min');
+        assert.equal(await page.textContent(`${speed} [data-testid="fp-access"]`), 'writable');
+        assert.equal(await page.$$eval(`${speed} [data-testid="mini-trend"]`, (els) => els.length), 1);
+        const jam = `${fp} [data-testid="fp-tag"][data-tag="CV201.Jam"]`;
+        assert.equal(await page.textContent(`${jam} [data-testid="fp-access"]`), 'read only');
+        assert.equal(await page.$(`${jam} [data-testid="fp-setpoint"]`), null, 'no entry for a read-only tag');
+        await page.waitForSelector(`${fp} [data-testid="fp-alarm"][data-alarm="CV201.Jam"], ${fp} [data-testid="fp-no-alarms"]`);
+        await page.screenshot({ path: join(outDir, 'display-faceplate.png') });
+        // The setpoint entry is the write dialog with the tag's limits; Esc closes it, then the faceplate.
+        await page.click(`${speed} [data-testid="fp-setpoint"]`);
+        await page.waitForSelector('[data-testid="write-dialog"][data-tag="CV201.Speed"]');
+        await page.keyboard.press('Escape');
+        await page.waitForSelector('[data-testid="write-dialog"]', { state: 'detached' });
+        await page.waitForSelector(fp);
+        await page.click(`${fp} [data-testid="fp-close"]`);
+        await page.waitForSelector('[data-testid="faceplate"]', { state: 'detached' });
 
         const spText = async () => Number.parseFloat((await page.textContent('.mimic [data-testid="setpoint-TIC101.SP"] [data-tag="TIC101.SP"]')) ?? '');
         const sp0 = await spText();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { boxOf, buttonValue, cellBox, displayNameError, equipmentOf, fraction, symbolState, tagsOf, type Display } from './display';
+import { boxOf, buttonValue, cellBox, displayNameError, equipmentOf, faceplateOf, fraction, limitsText, writeKind, symbolState, tagsOf, type Display } from './display';
 import { DisplayNav } from './nav.svelte';
 import { MAX_PATTERNS_PER_MESSAGE, subscriptionMessages } from './transport';
 
@@ -133,5 +133,36 @@ describe('cellBox', () => {
     const t = cellBox({ type: 'text', id: 't', x: 10, y: 10, text: 'Mixing line', size: 20 });
     expect(t.w).toBeGreaterThan(11 * 20 * 0.5);
     expect(t.h).toBeGreaterThan(20);
+  });
+});
+
+describe('faceplateOf, writeKind, limitsText', () => {
+  it('opens the equipment faceplate, else the generic one of the symbol tags', () => {
+    expect(faceplateOf({ type: 'symbol', id: 'p', x: 0, y: 0, tag: 'P101.Running', faceplate: 'P101' })).toEqual({ kind: 'equipment', equipment: 'P101' });
+    expect(faceplateOf({ type: 'symbol', id: 'p2', x: 0, y: 0, tag: 'P201.Running', fault: 'P201.Fault', label: 'P201' })).toEqual({
+      kind: 'tags',
+      title: 'P201',
+      tags: ['P201.Running', 'P201.Fault'],
+    });
+    // An equipment name without a faceplate of its own titles the generic one.
+    expect(faceplateOf({ type: 'symbol', id: 't', x: 0, y: 0, tag: 'T2.Level', faceplate: 'T2' })).toMatchObject({ kind: 'tags', title: 'T2', tags: ['T2.Level'] });
+    expect(faceplateOf({ type: 'symbol', id: 'm', x: 0, y: 0, tag: 'M.Run', fault: 'M.Run' })).toMatchObject({ title: 'm', tags: ['M.Run'] });
+    expect(faceplateOf({ type: 'symbol', id: 'static', x: 0, y: 0 })).toBeNull();
+    expect(faceplateOf({ type: 'value', id: 'v', x: 0, y: 0, tag: 'A.B' })).toBeNull();
+  });
+
+  it('writeKind: setpoints for numbers, commands for bools, nothing when read only', () => {
+    expect(writeKind({ writable: true, value: 12.5 })).toBe('setpoint');
+    expect(writeKind({ writable: true, value: false })).toBe('command');
+    expect(writeKind({ writable: false, value: 1 })).toBeNull();
+    expect(writeKind({ writable: true, value: null })).toBeNull();
+    expect(writeKind(undefined)).toBeNull();
+  });
+
+  it('limitsText', () => {
+    expect(limitsText(0, 100, '%')).toBe('0 … 100 %');
+    expect(limitsText(0, undefined, '°C')).toBe('≥ 0 °C');
+    expect(limitsText(undefined, 5)).toBe('≤ 5');
+    expect(limitsText(undefined, undefined, 'bar')).toBe('');
   });
 });

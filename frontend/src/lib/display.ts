@@ -208,3 +208,35 @@ export function displayNameError(name: string, existing: readonly string[] = [])
   if (existing.includes(name)) return `There is already a display "${name}".`;
   return null;
 }
+
+/** The demo's equipment with a faceplate of its own (components/Faceplate.svelte). */
+export const EQUIPMENT_FACEPLATES = ['P101', 'XV101', 'TIC101', 'CV201'] as const;
+
+/** What a touch on an object opens: its equipment's own faceplate, the generic faceplate of its tags, or nothing. */
+export type FaceplateTarget = { kind: 'equipment'; equipment: (typeof EQUIPMENT_FACEPLATES)[number] } | { kind: 'tags'; title: string; tags: string[] };
+
+export function faceplateOf(o: DisplayObject): FaceplateTarget | null {
+  if (o.type !== 'symbol') return null;
+  const eq = EQUIPMENT_FACEPLATES.find((e) => e === o.faceplate);
+  if (eq) return { kind: 'equipment', equipment: eq };
+  const tags = [...new Set([o.tag, o.fault].filter((t): t is string => !!t))];
+  if (!tags.length) return null;
+  return { kind: 'tags', title: o.faceplate || o.label || o.id, tags };
+}
+
+/** How the generic faceplate lets a user write a tag: a setpoint (numbers), on/off commands (bools), or not at all. */
+export function writeKind(t: { writable?: boolean; value: unknown } | undefined): 'setpoint' | 'command' | null {
+  if (!t?.writable) return null;
+  if (typeof t.value === 'boolean') return 'command';
+  if (typeof t.value === 'number') return 'setpoint';
+  return null;
+}
+
+/** A tag's range for people: "0 … 100 %", "≥ 0 %", "≤ 100", or "" without limits. */
+export function limitsText(low: number | undefined, high: number | undefined, unit = ''): string {
+  const u = unit ? ` ${unit}` : '';
+  if (low !== undefined && high !== undefined) return `${low} … ${high}${u}`;
+  if (low !== undefined) return `≥ ${low}${u}`;
+  if (high !== undefined) return `≤ ${high}${u}`;
+  return '';
+}

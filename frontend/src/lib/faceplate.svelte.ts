@@ -16,6 +16,8 @@ const SAMPLE_MS = 1000;
 
 class Faceplates {
   open = $state<Equipment | null>(null);
+  /** The generic faceplate open (a symbol without an equipment faceplate): its title and tags. */
+  tagsOpen = $state.raw<{ title: string; tags: string[] } | null>(null);
   interlocks = $state.raw<InterlockView[]>([]);
   /** Bumped on every recorder sample: trends re-read their rings. */
   tick = $state(0);
@@ -28,13 +30,32 @@ class Faceplates {
 
   show(eq: Equipment): void {
     this.returnFocus = typeof document !== 'undefined' ? (document.activeElement as HTMLElement | null) : null;
+    this.tagsOpen = null;
     this.open = eq;
     void this.refreshInterlocks();
     if (!this.poller) this.poller = setInterval(() => void this.refreshInterlocks(), 1000);
   }
 
+  /** Opens the generic faceplate of `tags`; their mini trend is recorded from now on (and prefilled from the historian). */
+  showTags(title: string, tags: string[]): void {
+    this.returnFocus = typeof document !== 'undefined' ? (document.activeElement as HTMLElement | null) : null;
+    this.open = null;
+    this.tagsOpen = { title, tags };
+    this.track(tags);
+    void this.refreshInterlocks();
+    if (!this.poller) this.poller = setInterval(() => void this.refreshInterlocks(), 1000);
+  }
+
+  /** Records tags' values for the mini trends (ring per tag, kept while the page lives). */
+  track(tags: readonly string[]): void {
+    const fresh = tags.filter((t) => !this.rings.has(t));
+    for (const t of fresh) this.rings.set(t, new Ring(TREND_MS / SAMPLE_MS + 60));
+    if (fresh.length && hmi.session) this.prefillTags(fresh);
+  }
+
   close(): void {
     this.open = null;
+    this.tagsOpen = null;
     if (this.poller) clearInterval(this.poller);
     this.poller = null;
     const f = this.returnFocus;
@@ -59,8 +80,12 @@ class Faceplates {
   /** Prefills the rings from the historian, once logged in (no historian, or 404: nothing). */
   private prefill(): void {
     this.prefilled = true;
+    this.prefillTags([...this.rings.keys()]);
+  }
+
+  private prefillTags(tags: readonly string[]): void {
     const now = Date.now();
-    for (const tag of TREND_TAGS) {
+    for (const tag of tags) {
       void recentHistory(tag, now - TREND_MS, now, 300).then((pts) => {
         const ring = this.rings.get(tag);
         if (!ring || !pts.length) return;
@@ -79,7 +104,7 @@ class Faceplates {
     const now = Date.now();
     for (const [tag, ring] of this.rings) {
       const t = hmi.tag(tag);
-      if (t && typeof t.value === 'number' && t.quality !== 'bad') ring.push(now, t.value);
+      if (t && t.quality !== 'bad' && (typeof t.value === 'number' || typeof t.value === 'boolean')) ring.push(now, Number(t.value));
     }
     this.tick++;
   }
