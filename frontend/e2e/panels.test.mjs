@@ -131,12 +131,19 @@ describe('operator panels and live project reload', { timeout: 240000 }, () => {
       assert.match(problems[0], /^bad\.yaml:\d+:\d+: .*unknown data type "nonsense"/, `problems: ${problems}`);
       assert.match(await eng.page.textContent('[data-testid="project-error"]'), /nothing was changed/);
 
+      // The operator panel shows the Overview: it fetches the display list again on the reload.
+      await op.page.waitForSelector('.mimic[data-display]', { timeout: 10000 });
+      let listFetches = 0;
+      op.page.on('request', (r) => {
+        if (new URL(r.url()).pathname === '/api/v1/displays') listFetches++;
+      });
       const good = demo.replace('\ntags:\n', '\ntags:\n  - name: T101.Copy\n    device: plc1\n    address: IR0\n    type: uint16\n    description: added by a live reload\n');
       await eng.page.setInputFiles('[data-testid="project-file"]', { name: 'line.yaml', mimeType: 'application/yaml', buffer: Buffer.from(good) });
       await eng.page.click('[data-testid="project-load"]');
       await eng.page.waitForSelector('[data-testid="project-result"]', { timeout: 15000 });
       const summary = await eng.page.textContent('[data-testid="project-result"]');
       assert.match(summary, /14 tags; 1 device kept running; restarted plc1/);
+      await until(async () => listFetches > 0, { timeout: 10000, what: 'the operator panel to fetch the display list after the reload' });
       assert.equal(await eng.page.$$eval('[data-testid="project-versions"] tbody tr', (r) => r.length), 2, 'two versions kept');
 
       // The operator panel: still live on the same websocket, and the new tag is in its tag list with a value.
