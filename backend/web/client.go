@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -179,8 +180,11 @@ func decodeClientMsg(typ int, data []byte) (clientMsg, string) {
 	if m.Type != "subscribe" && m.Type != "unsubscribe" {
 		return m, fmt.Sprintf("unknown message type %q (subscribe, unsubscribe)", m.Type)
 	}
-	if len(m.Tags) == 0 || len(m.Tags) > maxSubscribed {
-		return m, fmt.Sprintf("tags must list 1 to %d names or patterns", maxSubscribed)
+	if len(m.Tags) > maxSubscribed {
+		return m, fmt.Sprintf("tags may list at most %d names or patterns", maxSubscribed)
+	}
+	if len(m.Tags) == 0 && m.Type != "subscribe" {
+		return m, "unsubscribe needs the names or patterns to drop"
 	}
 	for _, p := range m.Tags {
 		if !validPattern(p) {
@@ -221,6 +225,21 @@ func (c *client) subscribe(on bool, patterns []string) []byte {
 				clear(c.sub)
 			}
 		}
+		if !strings.Contains(p, "*") { // a name: no need to try every tag
+			if i, ok := db.Lookup(p); ok {
+				n++
+				if on {
+					c.sub[i>>6] |= 1 << (i & 63)
+					ids = append(ids, i)
+				} else {
+					c.sub[i>>6] &^= 1 << (i & 63)
+				}
+			}
+			if n == 0 {
+				unknown = append(unknown, p)
+			}
+			continue
+		}
 		for i := range db.Len() {
 			if match(p, db.Def(i).Name) {
 				n++
@@ -243,7 +262,8 @@ func (c *client) subscribe(on bool, patterns []string) []byte {
 	if !on {
 		return nil
 	}
-	// A snapshot even when empty: it tells the client it is subscribed.
+	// A snapshot even when empty (a subscribe of no tags is how a page
+	// that shows none yet starts): it tells the client it is subscribed.
 	return v.snapshot(ids)
 }
 

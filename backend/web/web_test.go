@@ -274,7 +274,7 @@ func TestSubscribeSnapshotUpdate(t *testing.T) {
 func TestMalformedMessagesGetErrorsAndKeepConnection(t *testing.T) {
 	r := newRig(t, 4)
 	c := r.dial(t, "")
-	for _, bad := range []string{`{"type":`, `[]`, `{"type":"dance"}`, `{"type":"subscribe","tags":[]}`, `{"type":"subscribe","tags":["*a*b*c*d"]}`} {
+	for _, bad := range []string{`{"type":`, `[]`, `{"type":"dance"}`, `{"type":"unsubscribe","tags":[]}`, `{"type":"subscribe","tags":["*a*b*c*d"]}`} {
 		send(t, c, bad)
 		if m := next(t, c, "error"); m.Error == "" {
 			t.Errorf("%s: error message without text", bad)
@@ -290,6 +290,12 @@ func TestMalformedMessagesGetErrorsAndKeepConnection(t *testing.T) {
 	}
 	if m := next(t, c, "snapshot"); len(m.Tags) != 0 {
 		t.Errorf("snapshot for an unknown name holds %d tags", len(m.Tags))
+	}
+	// No tags yet (a page whose display is still loading): an empty
+	// snapshot says it is subscribed.
+	send(t, c, `{"type":"subscribe","tags":[]}`)
+	if m := next(t, c, "snapshot"); len(m.Tags) != 0 {
+		t.Errorf("subscribing to no tags gave a snapshot of %d", len(m.Tags))
 	}
 	send(t, c, `{"type":"subscribe","tags":["*"]}`)
 	if m := next(t, c, "snapshot"); len(m.Tags) != 4 {

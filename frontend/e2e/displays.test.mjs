@@ -103,6 +103,7 @@ describe('displays: editor, runtime, roles', { timeout: 240000 }, () => {
         what: `a subscription to the overview's tags only (sent: ${subs.join(' ')})`,
       });
       assert.equal(subscribed(subs).size, 13, `the overview's 13 tags: ${[...subscribed(subs)]}`);
+      assert.ok(!subs.some((f) => JSON.parse(f).tags?.includes('*')), `never every tag on the overview, not even at start (sent: ${subs.join(' ')})`);
       // Navigation: a link to the TIC101 display, back and forward.
       await page.click('[data-testid="link-tic101"]');
       await page.waitForSelector('.mimic[data-display="tic101"]');

@@ -122,3 +122,16 @@ describe('hmi store', () => {
     expect(hmi.projectSeq).toBe(before + 1);
   });
 });
+
+describe('the subscription follows what the page shows', () => {
+  it('is every tag while no part says, none while a display loads, then its tags', () => {
+    expect(hmi.patterns()).toEqual(['*']);
+    hmi.need('display-view', []);
+    expect(hmi.patterns()).toEqual([]);
+    hmi.need('display', ['T101.Level', 'TIC101.SP']);
+    expect(hmi.patterns()).toEqual(['T101.Level', 'TIC101.SP']);
+    hmi.need('display', null);
+    hmi.need('display-view', null);
+    expect(hmi.patterns()).toEqual(['*']);
+  });
+});

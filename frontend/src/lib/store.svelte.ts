@@ -120,8 +120,9 @@ class Hmi {
   /**
    * Says which tags a part of the page shows (patterns; "*" for all), or
    * that it shows none any more (null). The websocket subscribes to the
-   * union; while no part has said anything, to every tag. A display names
-   * its tags, so the server sends only what is on the screen.
+   * union (none, if every part says []); while no part has said anything,
+   * to every tag. A display names its tags, so the server sends only what
+   * is on the screen, and none while it loads.
    */
   need(part: string, patterns: readonly string[] | null): void {
     if (patterns === null) this.needs.delete(part);
@@ -139,10 +140,10 @@ class Hmi {
         all.add(p);
       }
     }
-    // Nothing at all: every tag (the server wants at least one pattern).
-    // Very many: every tag too, rather than more subscribe messages than
-    // the server lets a client send in a burst (40 of 256 names each).
-    return all.size && all.size <= MAX_NAMED_TAGS ? [...all] : ['*'];
+    // Parts that show no tags (a display still loading): none at all.
+    // Very many: every tag, rather than more subscribe messages than the
+    // server lets a client send in a burst (40 of 256 names each).
+    return all.size <= MAX_NAMED_TAGS ? [...all] : ['*'];
   }
 
   /** Why the user may not write the tag (a sentence), or null if the write is allowed. */

@@ -97,6 +97,21 @@ describe('LiveConnection', () => {
     expect(errors).toEqual(['message is not valid JSON', 'server: bad pattern']);
   });
 
+  it('with no tags to show yet, subscribes to none and still goes live; then subscribes to what comes on screen', async () => {
+    conn.setPatterns([]);
+    conn.start();
+    await flush();
+    const ws = FakeSocket.all[0];
+    ws.open();
+    expect(ws.sent).toEqual([{ type: 'subscribe', tags: [] }]);
+    ws.receive({ type: 'snapshot', tags: [] });
+    expect(states.at(-1)).toBe('live');
+    conn.setPatterns(['T101.Level']);
+    expect(ws.sent.at(-1)).toEqual({ type: 'subscribe', tags: ['T101.Level'] });
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(FakeSocket.all).toHaveLength(1); // no snapshot timeout, no reconnect
+  });
+
   it('reconnects with backoff after a loss, re-subscribes and takes the new snapshot', async () => {
     conn.start();
     await flush();

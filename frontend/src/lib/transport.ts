@@ -456,7 +456,9 @@ export class LiveConnection {
     ws.onopen = () => {
       if (gen !== this.generation) return;
       this.handlers.onState('open', '');
-      for (const m of subscriptionMessages('subscribe', this.patterns)) this.send(m);
+      const subs = subscriptionMessages('subscribe', this.patterns);
+      // No tags yet: subscribe to none, for the snapshot that says we are in.
+      for (const m of subs.length ? subs : [{ type: 'subscribe', tags: [] }]) this.send(m);
       this.snapshotTimer = setTimeout(() => {
         if (gen !== this.generation) return;
         this.handlers.onProtocolError?.('no snapshot from the server; reconnecting');
