@@ -76,26 +76,11 @@ func Load(path string, drivers DriverChecker) (*Project, error) {
 func Parse(file string, data []byte, drivers DriverChecker) (*Project, error) {
 	sum := sha256.Sum256(data)
 	p := &Project{File: file, Hash: hex.EncodeToString(sum[:])}
-	// A field takes about a line: sizing the positions by the lines saves
-	// growing a map of 500,000 entries step by step for 100,000 tags.
-	d := &decoder{file: file, pos: make(positions, bytes.Count(data, []byte{'\n'})), names: map[string]string{}, failed: map[string]bool{}}
-
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var root yaml.Node
-	if err := dec.Decode(&root); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, Errors{{File: file, Msg: "the file is empty"}}
-		}
-		return nil, Errors{syntaxError(file, err)}
+	root, d, err := document(file, data, "file")
+	if err != nil {
+		return nil, err
 	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		return nil, Errors{{File: file, Line: extra.Line, Col: extra.Column, Msg: "only one YAML document is allowed (remove \"---\")"}}
-	}
-	if len(root.Content) == 0 {
-		return nil, Errors{{File: file, Msg: "the file is empty"}}
-	}
-	d.decode(root.Content[0], reflect.ValueOf(p).Elem(), "")
+	d.decode(root, reflect.ValueOf(p).Elem(), "")
 	v := validator{d: d, p: p, drivers: drivers}
 	v.validate()
 	if len(d.errs) > 0 {
@@ -185,3 +170,28 @@ const (
 	DefaultMaxShelve       = 8 * time.Hour    // the longest an alarm may be shelved
 	minPeriod              = 10 * time.Millisecond
 )
+
+// document reads the one YAML document of data and returns its top node
+// and a decoder for it; what names the file in messages ("the file is
+// empty", "the display file is empty").
+func document(file string, data []byte, what string) (*yaml.Node, *decoder, error) {
+	// A field takes about a line: sizing the positions by the lines saves
+	// growing a map of 500,000 entries step by step for 100,000 tags.
+	d := &decoder{file: file, pos: make(positions, bytes.Count(data, []byte{'\n'})), names: map[string]string{}, failed: map[string]bool{}}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var root yaml.Node
+	if err := dec.Decode(&root); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, nil, Errors{{File: file, Msg: "the " + what + " is empty"}}
+		}
+		return nil, nil, Errors{syntaxError(file, err)}
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, nil, Errors{{File: file, Line: extra.Line, Col: extra.Column, Msg: "only one YAML document is allowed (remove \"---\")"}}
+	}
+	if len(root.Content) == 0 {
+		return nil, nil, Errors{{File: file, Msg: "the " + what + " is empty"}}
+	}
+	return root.Content[0], d, nil
+}

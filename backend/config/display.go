@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"path"
 	"reflect"
@@ -154,24 +153,12 @@ func (v *validator) displays() {
 // (its tags; nil checks no bindings). file names it in errors; known
 // lists the displays a link may open (nil: any name).
 func ParseDisplay(file string, data []byte, p *Project, known []string) (*Display, error) {
-	d := &decoder{file: file, pos: make(positions, bytes.Count(data, []byte{'\n'})), names: map[string]string{}, failed: map[string]bool{}}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var root yaml.Node
-	if err := dec.Decode(&root); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, Errors{{File: file, Msg: "the display file is empty"}}
-		}
-		return nil, Errors{syntaxError(file, err)}
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		return nil, Errors{{File: file, Line: extra.Line, Col: extra.Column, Msg: "only one YAML document is allowed (remove \"---\")"}}
-	}
-	if len(root.Content) == 0 {
-		return nil, Errors{{File: file, Msg: "the display file is empty"}}
+	root, d, err := document(file, data, "display file")
+	if err != nil {
+		return nil, err
 	}
 	disp := &Display{}
-	d.decode(root.Content[0], reflect.ValueOf(disp).Elem(), "")
+	d.decode(root, reflect.ValueOf(disp).Elem(), "")
 	v := &validator{d: d, p: p}
 	v.display(disp, true, known)
 	if len(d.errs) > 0 {
