@@ -357,19 +357,7 @@ func (v *validator) errorAtPath(p, msg string) {
 	if v.d.failed[p] {
 		return
 	}
-	at := p
-	for at != "" {
-		if _, ok := v.d.pos[at]; ok {
-			break
-		}
-		i := strings.LastIndexAny(at, ".[")
-		if i < 0 {
-			at = ""
-			break
-		}
-		at = at[:i]
-	}
-	ps := v.d.pos[at]
+	ps := v.place(p)
 	v.d.errs = append(v.d.errs, Error{File: v.d.file, Line: ps.line, Col: ps.col, Msg: msg})
 }
 

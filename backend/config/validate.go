@@ -24,24 +24,29 @@ func (v *validator) errorf(path, format string, args ...any) {
 	if v.d.failed[path] {
 		return // already reported as undecodable
 	}
-	at := path
-	for at != "" {
-		if _, ok := v.d.pos[at]; ok {
-			break
-		}
-		i := strings.LastIndexAny(at, ".[")
-		if i < 0 {
-			at = ""
-			break
-		}
-		at = at[:i]
-	}
-	ps := v.d.pos[at]
+	ps := v.place(path)
 	msg := fmt.Sprintf(format, args...)
 	if label := v.d.label(path); label != "" {
 		msg = label + ": " + msg
 	}
 	v.d.errs = append(v.d.errs, Error{File: v.d.file, Line: ps.line, Col: ps.col, Msg: msg})
+}
+
+// place is where path stands in the file, or the nearest enclosing field
+// that was written there.
+func (v *validator) place(path string) pos {
+	at := path
+	for at != "" {
+		if ps, ok := v.d.pos[at]; ok {
+			return ps
+		}
+		i := strings.LastIndexAny(at, ".[")
+		if i < 0 {
+			break
+		}
+		at = at[:i]
+	}
+	return v.d.pos[""]
 }
 
 func (v *validator) set(path string) bool {
